@@ -1,0 +1,70 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+/** A comma-separated list, trimmed, empties dropped. */
+const csv = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+
+const durationPattern = /^\d+\s*(ms|s|m|h|d)?$/;
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/chat'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1)).default(['127.0.0.1:29092']),
+  JWT_SECRET: z
+    .string({ error: 'is required (at least 32 bytes)' })
+    .refine((secret) => Buffer.byteLength(secret) >= 32, 'must be at least 32 bytes'),
+  JWT_EXPIRES_IN: z.string().regex(durationPattern, 'expected a duration such as 24h, 30m or 3600s').default('24h'),
+  RATE_LIMIT_MESSAGES_PER_SECOND: z.coerce.number().int().positive().default(10),
+  AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(30),
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore only').default(''),
+  KAFKA_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
+  REDIS_KEY_PREFIX: z.string().default(''),
+  CORS_ORIGINS: csv.default([]),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  INSTANCE_ID: z.string().min(1).default(hostname()),
+  MAX_GROUP_MEMBERS: z.coerce.number().int().min(2).default(500),
+  CONSUMER_RETRY_ATTEMPTS: z.coerce.number().int().min(0).default(3),
+  CONSUMER_RETRY_BACKOFF_MS: z.coerce.number().int().min(0).default(1000),
+  MIGRATE_ON_START: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((value) => value === 'true'),
+});
+
+export type AppConfig = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * The only place that reads the environment. Every failing variable is reported at once,
+ * so an operator fixes a deployment in one round rather than one variable per restart.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = configSchema.safeParse(present);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
+  }
+  return result.data;
+}
+
+/** Parses `24h`, `30m`, `15s`, `500ms` or a bare number of seconds into seconds. */
+export function durationToSeconds(duration: string): number {
+  const match = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(duration);
+  if (!match) throw new Error(`bad duration ${duration}`);
+  const value = Number(match[1]);
+  const unit = match[2] ?? 's';
+  const factor = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[unit] ?? 1;
+  return Math.max(1, Math.floor(value * factor));
+}
