@@ -63,7 +63,6 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
     },
-    requestIdLogLabel: 'requestId',
     // Chat bodies are small; anything bigger is a mistake or an attack.
     bodyLimit: 256 * 1024,
     trustProxy: true,
@@ -121,12 +120,16 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
 }
 
 async function createDeps(config: AppConfig, log: Logger, overrides: AppOverrides, wait: boolean): Promise<AppDeps> {
+  /** With `wait`, a step must succeed in time or start-up fails; without, it runs in the background. */
   const attempt = async (what: string, step: () => Promise<unknown>) => {
+    if (!wait) {
+      step().catch((error: unknown) => log.warn({ err: error }, `start-up: ${what} failed; health reports it`));
+      return;
+    }
     try {
       await withTimeout(step(), STARTUP_TIMEOUT_MS, what);
     } catch (error) {
-      if (wait) throw new Error(`start-up failed: ${what}: ${(error as Error).message}`, { cause: error });
-      log.warn({ err: error }, `start-up: ${what} failed; continuing, health reports it`);
+      throw new Error(`start-up failed: ${what}: ${(error as Error).message}`, { cause: error });
     }
   };
 
@@ -139,9 +142,7 @@ async function createDeps(config: AppConfig, log: Logger, overrides: AppOverride
   const database = createDatabase(config.DATABASE_URL, { onQuery: overrides.onQuery });
 
   const redis = createRedis(config.REDIS_URL, log, `chat-${config.INSTANCE_ID}`);
-  const redisReady = redis.connect();
-  redisReady.catch(() => {});
-  await attempt('redis connect', () => redisReady);
+  await attempt('redis connect', () => redis.connect());
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `chat-${config.INSTANCE_ID}`, log });
   const kafkaAdmin = kafka.admin();

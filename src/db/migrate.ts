@@ -34,8 +34,11 @@ export async function ensureDatabaseExists(url: string): Promise<boolean> {
     try {
       await sql.unsafe(`create database "${name.replace(/"/g, '""')}"`);
     } catch (error) {
-      // Another instance created it between our check and our create: that is fine.
-      if ((error as { code?: string }).code !== '42P04') throw error;
+      // Another instance created it between our check and our create: that is fine. PostgreSQL
+      // says so as 42P04, or as a unique violation on pg_database when both ran at once.
+      const code = (error as { code?: string }).code;
+      if (code !== '42P04' && code !== '23505') throw error;
+      return false;
     }
     return true;
   } finally {

@@ -1,0 +1,224 @@
+/**
+ * Runs one consumer group over one topic with the delivery rules every group of this service
+ * shares (SPEC §7):
+ * - offsets are committed by hand, only after the work for them is done;
+ * - a batch is first handled whole (one transaction, one pipeline); if that fails, its records are
+ *   handled one at a time so one bad record cannot hold the others back;
+ * - a record that keeps failing is retried `attempts` times, `backoffMs` apart, then published to
+ *   the dead-letter topic with Spring-style `kafka_dlt-*` headers, logged, and committed past;
+ * - a transient failure (the database or Redis is away) is not the record's fault: it is retried
+ *   until the dependency is back, never dead-lettered;
+ * - stop() lets the batch in hand finish, commits, and leaves the group so partitions move at once.
+ */
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import type { Logger } from '../logger.js';
+import { withTimeout, type Consumer, type Kafka, type KafkaMessage, type Producer } from './kafka-client.js';
+
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  /** Broker/producer timestamp in epoch ms. */
+  timestamp: number;
+  headers: Record<string, string>;
+}
+
+export interface RecordHandler {
+  /** Handles records of one partition, in order. Must be all-or-nothing, or idempotent. */
+  handleBatch(records: ConsumedRecord[]): Promise<void>;
+  /** True for failures of a dependency (retry until it is back) rather than of the record. */
+  isTransient?(error: unknown): boolean;
+}
+
+export interface ConsumerRunnerOptions {
+  kafka: Kafka;
+  /** Used to publish dead letters. */
+  producer: Producer;
+  groupId: string;
+  topic: string;
+  dltTopic: string;
+  handler: RecordHandler;
+  log: Logger;
+  retryAttempts: number;
+  retryBackoffMs: number;
+  /** Partitions handled at once; each partition stays in order. */
+  concurrency?: number;
+  maxBatchSize?: number;
+  onDeadLetter?: (record: ConsumedRecord, error: Error) => void;
+  onBatchDone?: (records: ConsumedRecord[]) => void;
+}
+
+export interface ConsumerRunner {
+  readonly groupId: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Partitions currently assigned to this member. */
+  assignment(): { topic: string; partition: number }[];
+}
+
+class StoppingError extends Error {
+  constructor() {
+    super('consumer stopping');
+  }
+}
+
+const toRecord = (topic: string, partition: number, message: KafkaMessage): ConsumedRecord => ({
+  topic,
+  partition,
+  offset: message.offset,
+  key: message.key ? message.key.toString() : null,
+  value: message.value,
+  timestamp: Number(message.timestamp),
+  headers: Object.fromEntries(
+    Object.entries(message.headers ?? {}).map(([name, value]) => [name, Array.isArray(value) ? String(value[0]) : String(value ?? '')]),
+  ),
+});
+
+const nextOffset = (offset: string) => (BigInt(offset) + 1n).toString();
+
+export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRunner {
+  const log = options.log.child({ group: options.groupId, topic: options.topic });
+  let consumer: Consumer | undefined;
+  let stopping = false;
+  const assigned = new Map<string, { topic: string; partition: number }>();
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+    });
+
+  async function deadLetter(record: ConsumedRecord, error: Error): Promise<void> {
+    const headers: Record<string, string> = {
+      ...record.headers,
+      'kafka_dlt-original-topic': record.topic,
+      'kafka_dlt-original-partition': String(record.partition),
+      'kafka_dlt-original-offset': record.offset,
+      'kafka_dlt-original-timestamp': String(record.timestamp),
+      'kafka_dlt-original-consumer-group': options.groupId,
+      'kafka_dlt-exception-fqcn': error.name || 'Error',
+      'kafka_dlt-exception-message': error.message.slice(0, 1000),
+    };
+    for (;;) {
+      try {
+        await options.producer.send({
+          topic: options.dltTopic,
+          messages: [{ key: record.key, value: record.value, headers }],
+        });
+        break;
+      } catch (sendError) {
+        if (stopping) throw new StoppingError();
+        log.warn({ err: sendError, partition: record.partition, offset: record.offset }, 'dead-letter publish failed; retrying');
+        await sleep(options.retryBackoffMs || 500);
+      }
+    }
+    log.error(
+      { partition: record.partition, offset: record.offset, key: record.key, err: error, dlt: options.dltTopic },
+      'record dead-lettered after retries',
+    );
+    options.onDeadLetter?.(record, error);
+  }
+
+  /** One record, its retries, and the dead letter if they run out. Transient failures wait instead. */
+  async function handleOne(record: ConsumedRecord): Promise<void> {
+    let failures = 0;
+    for (;;) {
+      try {
+        await options.handler.handleBatch([record]);
+        return;
+      } catch (error) {
+        if (stopping) throw new StoppingError();
+        if (options.handler.isTransient?.(error)) {
+          log.warn({ err: error, partition: record.partition, offset: record.offset }, 'transient failure; waiting for the dependency');
+          await sleep(Math.max(options.retryBackoffMs, 250));
+          continue;
+        }
+        failures += 1;
+        if (failures > options.retryAttempts) {
+          await deadLetter(record, error as Error);
+          return;
+        }
+        log.warn({ err: error, partition: record.partition, offset: record.offset, attempt: failures }, 'record failed; retrying');
+        await sleep(options.retryBackoffMs);
+      }
+    }
+  }
+
+  async function commit(topic: string, partition: number, offset: string): Promise<void> {
+    for (;;) {
+      try {
+        await consumer!.commitOffsets([{ topic, partition, offset: nextOffset(offset) }]);
+        return;
+      } catch (error) {
+        if (stopping) throw error;
+        log.warn({ err: error, partition, offset }, 'offset commit failed; retrying');
+        await sleep(500);
+      }
+    }
+  }
+
+  async function eachBatch({ batch }: { batch: KafkaJS.Batch }): Promise<void> {
+    if (batch.messages.length === 0) return;
+    const records = batch.messages.map((message) => toRecord(batch.topic, batch.partition, message));
+    try {
+      await options.handler.handleBatch(records);
+    } catch (error) {
+      if (stopping) throw new StoppingError();
+      log.debug({ err: error, partition: batch.partition, size: records.length }, 'batch failed; handling records one by one');
+      for (const record of records) await handleOne(record);
+    }
+    await commit(batch.topic, batch.partition, records.at(-1)!.offset);
+    options.onBatchDone?.(records);
+  }
+
+  return {
+    groupId: options.groupId,
+
+    async start() {
+      consumer = options.kafka.consumer({
+        // Chat wants latency: the broker answers a fetch as soon as one record is there, and the
+        // client does not wait to fill a batch.
+        'fetch.wait.max.ms': 10,
+        'fetch.min.bytes': 1,
+        'js.consumer.max.batch.size': options.maxBatchSize ?? 200,
+        'socket.connection.setup.timeout.ms': 5_000,
+        // A member that dies without leaving (SIGKILL) loses its partitions after this long.
+        'session.timeout.ms': 10_000,
+        'heartbeat.interval.ms': 2_000,
+        kafkaJS: { groupId: options.groupId, autoCommit: false, fromBeginning: true },
+        rebalance_cb: (error: KafkaJS.KafkaJSError & { code: number }, assignment: { topic: string; partition: number }[]) => {
+          const revoked = error.code === KafkaJS.ErrorCodes.ERR__REVOKE_PARTITIONS;
+          for (const tp of assignment) {
+            const id = `${tp.topic}:${tp.partition}`;
+            if (revoked) assigned.delete(id);
+            else assigned.set(id, { topic: tp.topic, partition: tp.partition });
+          }
+          log.info({ event: revoked ? 'revoked' : 'assigned', partitions: assignment.map((tp) => tp.partition) }, 'rebalance');
+        },
+      });
+      await withTimeout(consumer.connect(), 20_000, `consumer ${options.groupId} connect`);
+      await consumer.subscribe({ topics: [options.topic] });
+      await consumer.run({
+        partitionsConsumedConcurrently: options.concurrency ?? 1,
+        eachBatch,
+      });
+      log.info('consumer started');
+    },
+
+    async stop() {
+      if (!consumer || stopping) return;
+      stopping = true;
+      // disconnect() waits for the batch in hand; a handler stuck on a dead dependency gives up
+      // (StoppingError) without committing, so its records go to the next owner of the partition.
+      await withTimeout(consumer.disconnect(), 15_000, `consumer ${options.groupId} disconnect`).catch((error: unknown) =>
+        log.warn({ err: error }, 'consumer disconnect did not finish cleanly'),
+      );
+      assigned.clear();
+      log.info('consumer stopped');
+    },
+
+    assignment: () => [...assigned.values()],
+  };
+}

@@ -1,0 +1,28 @@
+import { isTransientDatabaseError } from '../db/transient.js';
+import type { ConsumedRecord, RecordHandler } from '../kafka/consumer-runner.js';
+import { decodeChatMessage } from './chat-message.js';
+import { storeMessages, type StoreResult } from './message-store.js';
+import type { Sql } from '../db/client.js';
+
+/**
+ * Group `chat-persistence`: every record of chat.messages becomes one row, exactly once, with
+ * unread counts raised in the same transaction. `afterCommit` runs only once the rows are durable
+ * (cache upkeep, metrics); its failure does not undo or repeat the write.
+ */
+export function createPersistenceHandler(deps: {
+  sql: Sql;
+  afterCommit?: (result: StoreResult) => Promise<void>;
+}): RecordHandler {
+  return {
+    async handleBatch(records: ConsumedRecord[]) {
+      const batch = records.map((record) => ({
+        message: decodeChatMessage(record.value),
+        partition: record.partition,
+        offset: record.offset,
+      }));
+      const result = await storeMessages(deps.sql, batch);
+      await deps.afterCommit?.(result).catch(() => {});
+    },
+    isTransient: isTransientDatabaseError,
+  };
+}
