@@ -24,6 +24,17 @@ import { createLogger, loggerOptions, type Logger } from './logger.js';
 import { createRedis, type RedisClient } from './redis/redis-client.js';
 import { createUsersRepository } from './users/users-repository.js';
 import { usersRoutes } from './users/users-routes.js';
+import { createMessagePipeline, type MessagePipeline } from './messages/message-pipeline.js';
+import { createMessagePublisher } from './messages/message-publisher.js';
+import { createMembershipCache } from './realtime/membership-cache.js';
+import { createSlidingWindowLimiter } from './realtime/rate-limiter.js';
+import { createRealtime, type Realtime } from './realtime/realtime.js';
+import { selectSubprotocol } from './stomp/index.js';
+import { createMessagesRepository } from './messages/messages-repository.js';
+import { historyRoutes } from './messages/history-routes.js';
+import { createRoomsRepository } from './rooms/rooms-repository.js';
+import { roomsRoutes } from './rooms/rooms-routes.js';
+import { createRoomsService } from './rooms/rooms-service.js';
 
 /** Everything an instance owns, created here and closed in onClose, in reverse order. */
 export interface AppDeps {
@@ -50,6 +61,8 @@ export interface AppOverrides {
 declare module 'fastify' {
   interface FastifyInstance {
     deps: AppDeps;
+    realtime: Realtime;
+    pipeline: MessagePipeline;
   }
 }
 
@@ -79,7 +92,6 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
 
   const deps = await createDeps(config, log, overrides, waitForDependencies);
   app.decorate('deps', deps);
-  app.addHook('onClose', async () => closeDeps(deps));
 
   await app.register(cors, { origin: config.CORS_ORIGINS.length ? config.CORS_ORIGINS : true });
   await app.register(rateLimit, { global: false });
@@ -97,16 +109,46 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   const tokens = createTokenService(app);
   const authenticate = createAuthenticate(tokens);
   const users = createUsersRepository(deps.database.db);
   const auth = createAuthService({ users, tokens });
 
+  const membership = createMembershipCache({ sql: deps.database.sql });
+  const publisher = createMessagePublisher({
+    producer: deps.producer,
+    topic: deps.topics.messages,
+    limiter: createSlidingWindowLimiter({ limit: config.RATE_LIMIT_MESSAGES_PER_SECOND, windowMs: 1000 }),
+    membership,
+  });
+  const realtime = createRealtime({ instanceId: config.INSTANCE_ID, log, tokens, users, membership, publisher });
+  const pipeline = createMessagePipeline(deps, { deliver: realtime.deliverRoomMessage });
+  realtime.setFanIn(pipeline.fanIn);
+  app.decorate('realtime', realtime);
+  app.decorate('pipeline', pipeline);
+
   let acceptingTraffic = true;
-  app.addHook('preClose', async () => {
-    acceptingTraffic = false;
+  await app.register(websocket, {
+    options: {
+      // ws rejects a message over this before buffering it; the STOMP parser enforces the frame limit.
+      maxPayload: 64 * 1024,
+      handleProtocols: (protocols: Set<string>) => selectSubprotocol(protocols) ?? false,
+    },
+    // Shutdown order: stop being ready, let in-flight SENDs get their RECEIPTs, then close every
+    // socket with 1001 so STOMP.js clients reconnect to another instance.
+    preClose: async function preClose(this: FastifyInstance) {
+      acceptingTraffic = false;
+      await realtime.closeAll(1001, 'server shutting down');
+      realtime.stop();
+      await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
+    },
+  });
+  await app.register(async (scope) => realtime.registerRoute(scope));
+  // Consumers leave their groups before the producer, Redis and the pool they use are closed.
+  app.addHook('onClose', async () => {
+    await pipeline.stop();
+    await closeDeps(deps);
   });
 
   await app.register(healthRoutes, {
@@ -115,8 +157,22 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   });
   await app.register(authRoutes, { auth, perMinute: config.AUTH_RATE_LIMIT_PER_MINUTE });
   await app.register(usersRoutes, { users, authenticate });
+  const roomsRepository = createRoomsRepository(deps.database.sql);
+  const rooms = createRoomsService({ rooms: roomsRepository, users, maxGroupMembers: config.MAX_GROUP_MEMBERS });
+  await app.register(roomsRoutes, { rooms, authenticate });
+  await app.register(historyRoutes, { messages: createMessagesRepository(deps.database.sql), requireMember: rooms.requireMember, authenticate });
 
+  await startPipeline(pipeline, log, waitForDependencies);
   return app;
+}
+
+async function startPipeline(pipeline: MessagePipeline, log: Logger, wait: boolean): Promise<void> {
+  const start = pipeline.start();
+  if (wait) {
+    await withTimeout(start, STARTUP_TIMEOUT_MS, 'message pipeline start');
+  } else {
+    start.catch((error: unknown) => log.warn({ err: error }, 'start-up: message pipeline failed to start'));
+  }
 }
 
 async function createDeps(config: AppConfig, log: Logger, overrides: AppOverrides, wait: boolean): Promise<AppDeps> {

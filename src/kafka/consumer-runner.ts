@@ -81,6 +81,7 @@ const nextOffset = (offset: string) => (BigInt(offset) + 1n).toString();
 export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRunner {
   const log = options.log.child({ group: options.groupId, topic: options.topic });
   let consumer: Consumer | undefined;
+  let starting: Promise<void> | undefined;
   let stopping = false;
   const assigned = new Map<string, { topic: string; partition: number }>();
 
@@ -176,40 +177,16 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
   return {
     groupId: options.groupId,
 
-    async start() {
-      consumer = options.kafka.consumer({
-        // Chat wants latency: the broker answers a fetch as soon as one record is there, and the
-        // client does not wait to fill a batch.
-        'fetch.wait.max.ms': 10,
-        'fetch.min.bytes': 1,
-        'js.consumer.max.batch.size': options.maxBatchSize ?? 200,
-        'socket.connection.setup.timeout.ms': 5_000,
-        // A member that dies without leaving (SIGKILL) loses its partitions after this long.
-        'session.timeout.ms': 10_000,
-        'heartbeat.interval.ms': 2_000,
-        kafkaJS: { groupId: options.groupId, autoCommit: false, fromBeginning: true },
-        rebalance_cb: (error: KafkaJS.KafkaJSError & { code: number }, assignment: { topic: string; partition: number }[]) => {
-          const revoked = error.code === KafkaJS.ErrorCodes.ERR__REVOKE_PARTITIONS;
-          for (const tp of assignment) {
-            const id = `${tp.topic}:${tp.partition}`;
-            if (revoked) assigned.delete(id);
-            else assigned.set(id, { topic: tp.topic, partition: tp.partition });
-          }
-          log.info({ event: revoked ? 'revoked' : 'assigned', partitions: assignment.map((tp) => tp.partition) }, 'rebalance');
-        },
-      });
-      await withTimeout(consumer.connect(), 20_000, `consumer ${options.groupId} connect`);
-      await consumer.subscribe({ topics: [options.topic] });
-      await consumer.run({
-        partitionsConsumedConcurrently: options.concurrency ?? 1,
-        eachBatch,
-      });
-      log.info('consumer started');
+    start() {
+      starting ??= startConsumer();
+      return starting;
     },
 
     async stop() {
       if (!consumer || stopping) return;
       stopping = true;
+      // Disconnecting while connect() is still pending upsets librdkafka; let the start settle first.
+      await withTimeout(starting ?? Promise.resolve(), 20_000, 'consumer start').catch(() => {});
       // disconnect() waits for the batch in hand; a handler stuck on a dead dependency gives up
       // (StoppingError) without committing, so its records go to the next owner of the partition.
       await withTimeout(consumer.disconnect(), 15_000, `consumer ${options.groupId} disconnect`).catch((error: unknown) =>
@@ -221,4 +198,35 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
 
     assignment: () => [...assigned.values()],
   };
+
+  async function startConsumer(): Promise<void> {
+    consumer = options.kafka.consumer({
+      // Chat wants latency: the broker answers a fetch as soon as one record is there, and the
+      // client does not wait to fill a batch.
+      'fetch.wait.max.ms': 10,
+      'fetch.min.bytes': 1,
+      'js.consumer.max.batch.size': options.maxBatchSize ?? 200,
+      'socket.connection.setup.timeout.ms': 5_000,
+      // A member that dies without leaving (SIGKILL) loses its partitions after this long.
+      'session.timeout.ms': 10_000,
+      'heartbeat.interval.ms': 2_000,
+      kafkaJS: { groupId: options.groupId, autoCommit: false, fromBeginning: true },
+      rebalance_cb: (error: KafkaJS.KafkaJSError & { code: number }, assignment: { topic: string; partition: number }[]) => {
+        const revoked = error.code === KafkaJS.ErrorCodes.ERR__REVOKE_PARTITIONS;
+        for (const tp of assignment) {
+          const id = `${tp.topic}:${tp.partition}`;
+          if (revoked) assigned.delete(id);
+          else assigned.set(id, { topic: tp.topic, partition: tp.partition });
+        }
+        log.info({ event: revoked ? 'revoked' : 'assigned', partitions: assignment.map((tp) => tp.partition) }, 'rebalance');
+      },
+    });
+    await withTimeout(consumer.connect(), 20_000, `consumer ${options.groupId} connect`);
+    await consumer.subscribe({ topics: [options.topic] });
+    await consumer.run({
+      partitionsConsumedConcurrently: options.concurrency ?? 1,
+      eachBatch,
+    });
+    log.info('consumer started');
+  }
 }

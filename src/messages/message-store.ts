@@ -37,7 +37,7 @@ export async function storeMessages(sql: Sql, batch: StoredMessageInput[]): Prom
     const inserted = await tx<{ id: number; messageKey: string; roomId: number; senderId: number }[]>`
       insert into messages (message_key, room_id, sender_id, content, type, kafka_partition, kafka_offset, created_at)
       select x.message_key, x.room_id, x.sender_id, x.content, x.type::message_type, x.kafka_partition, x.kafka_offset, x.created_at
-      from jsonb_to_recordset(${tx.json(rows)}::jsonb) as x(
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(
         ord int, message_key uuid, room_id bigint, sender_id bigint, content text, type text,
         kafka_partition int, kafka_offset bigint, created_at timestamptz)
       order by x.ord
@@ -51,7 +51,7 @@ export async function storeMessages(sql: Sql, batch: StoredMessageInput[]): Prom
       set unread_count = m.unread_count + x.n
       from (
         select i.room_id, mem.user_id, count(*)::int as n
-        from jsonb_to_recordset(${tx.json(perRoomSender)}::jsonb) as i(room_id bigint, sender_id bigint)
+        from jsonb_to_recordset(${JSON.stringify(perRoomSender)}::jsonb) as i(room_id bigint, sender_id bigint)
         join chat_room_members mem on mem.room_id = i.room_id and mem.user_id <> i.sender_id
         group by i.room_id, mem.user_id
       ) x

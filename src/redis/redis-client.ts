@@ -1,11 +1,11 @@
 import { createClient } from 'redis';
 import type { Logger } from '../logger.js';
 
-function makeClient(url: string, name: string) {
+function makeClient(url: string, name: string, queueWhileOffline = false) {
   return createClient({
     url,
     name,
-    disableOfflineQueue: true,
+    disableOfflineQueue: !queueWhileOffline,
     socket: {
       connectTimeout: 3_000,
       reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000),
@@ -16,11 +16,12 @@ function makeClient(url: string, name: string) {
 export type RedisClient = ReturnType<typeof makeClient>;
 
 /**
- * A Redis connection that fails fast while Redis is down (no offline queue, so callers can fall
- * back to PostgreSQL at once) and reconnects by itself with capped backoff.
+ * A Redis connection that reconnects by itself with capped backoff. By default it fails fast
+ * while Redis is down (no offline queue), so callers can fall back to PostgreSQL at once; a
+ * Pub/Sub subscriber instead queues its SUBSCRIBEs until Redis is back.
  */
-export function createRedis(url: string, log: Logger, name: string): RedisClient {
-  const client = makeClient(url, name);
+export function createRedis(url: string, log: Logger, name: string, options: { queueWhileOffline?: boolean } = {}): RedisClient {
+  const client = makeClient(url, name, options.queueWhileOffline);
   let down = false;
   client.on('error', (error: Error) => {
     if (!down) log.warn({ err: error, redis: name }, 'redis connection error');

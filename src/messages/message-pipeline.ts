@@ -1,0 +1,77 @@
+import type { AppDeps } from '../app.js';
+import { createConsumerRunner, type ConsumedRecord, type ConsumerRunner } from '../kafka/consumer-runner.js';
+import type { RedisClient } from '../redis/redis-client.js';
+import { createRedis } from '../redis/redis-client.js';
+import { createRoomFanIn, type RoomFanIn } from '../realtime/room-fanin.js';
+import { createBroadcastHandler } from './broadcast-consumer.js';
+import type { StoreResult } from './message-store.js';
+import { createPersistenceHandler } from './persistence-consumer.js';
+
+export interface PipelineHooks {
+  afterStore?(result: StoreResult): Promise<void>;
+  onDeadLetter?(group: string, record: ConsumedRecord, error: Error): void;
+  onBatchDone?(group: string, records: ConsumedRecord[]): void;
+}
+
+/**
+ * The back half of the message path on one instance (SPEC §1): the two consumer groups on
+ * chat.messages, and the Redis subscriber that brings room messages back to local sockets.
+ */
+export function createMessagePipeline(deps: AppDeps, options: { deliver: (roomId: number, payload: Buffer) => void; hooks?: PipelineHooks }) {
+  const { config, log } = deps;
+  const group = (name: string) => `${config.KAFKA_GROUP_PREFIX}${name}`;
+  const common = {
+    kafka: deps.kafka,
+    producer: deps.producer,
+    topic: deps.topics.messages,
+    dltTopic: deps.topics.messagesDlt,
+    log,
+    retryAttempts: config.CONSUMER_RETRY_ATTEMPTS,
+    retryBackoffMs: config.CONSUMER_RETRY_BACKOFF_MS,
+  };
+  const hookFor = (groupId: string) => ({
+    onDeadLetter: (record: ConsumedRecord, error: Error) => options.hooks?.onDeadLetter?.(groupId, record, error),
+    onBatchDone: (records: ConsumedRecord[]) => options.hooks?.onBatchDone?.(groupId, records),
+  });
+
+  const persistenceGroup = group('chat-persistence');
+  const broadcastGroup = group('chat-broadcast');
+  const runners: ConsumerRunner[] = [
+    createConsumerRunner({
+      ...common,
+      ...hookFor(persistenceGroup),
+      groupId: persistenceGroup,
+      handler: createPersistenceHandler({ sql: deps.database.sql, afterCommit: options.hooks?.afterStore }),
+      concurrency: 2,
+      maxBatchSize: 500,
+    }),
+    createConsumerRunner({
+      ...common,
+      ...hookFor(broadcastGroup),
+      groupId: broadcastGroup,
+      handler: createBroadcastHandler({ redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX }),
+      concurrency: 2,
+    }),
+  ];
+
+  const subscriber: RedisClient = createRedis(config.REDIS_URL, log, `chat-${config.INSTANCE_ID}-sub`, { queueWhileOffline: true });
+  const fanIn: RoomFanIn = createRoomFanIn({ subscriber, keyPrefix: config.REDIS_KEY_PREFIX, log, onMessage: options.deliver });
+
+  return {
+    fanIn,
+    runners,
+    subscriber,
+    async start() {
+      await subscriber.connect();
+      await Promise.all(runners.map((runner) => runner.start()));
+    },
+    /** Consumers finish the batch in hand, commit and leave their groups; then Redis closes. */
+    async stop() {
+      await Promise.all(runners.map((runner) => runner.stop()));
+      await fanIn.close();
+      if (subscriber.isOpen) await subscriber.close().catch(() => {});
+    },
+  };
+}
+
+export type MessagePipeline = ReturnType<typeof createMessagePipeline>;

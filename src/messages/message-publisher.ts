@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { AppError, forbidden } from '../errors.js';
+import type { Producer } from '../kafka/kafka-client.js';
+import type { MembershipCache } from '../realtime/membership-cache.js';
+import type { SlidingWindowLimiter } from '../realtime/rate-limiter.js';
+import { encodeChatMessage, MAX_CONTENT_LENGTH, messageTypes, type ChatMessage } from './chat-message.js';
+
+/** Code points, not UTF-16 units: an emoji is one character to the person typing it. */
+const characters = (text: string) => [...text].length;
+
+export const sendBodySchema = z.object({
+  roomId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  content: z
+    .string()
+    .refine((text) => text.trim().length > 0, 'must not be empty')
+    .refine((text) => characters(text.trim()) <= MAX_CONTENT_LENGTH, `must be at most ${MAX_CONTENT_LENGTH} characters`),
+  type: z.enum(messageTypes).default('TEXT'),
+  messageKey: z.uuid().optional(),
+});
+
+export function parseJsonBody<T>(schema: z.ZodType<T>, body: Buffer): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new AppError('VALIDATION', 'body must be JSON');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new AppError('VALIDATION', parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; '));
+  }
+  return parsed.data;
+}
+
+export interface Sender {
+  userId: number;
+  nickname: string;
+}
+
+/**
+ * The front half of the message path: a SEND becomes one record on chat.messages, keyed by room
+ * so the room keeps its order. Checks run cheapest first, and nothing leaves the process for a
+ * rate-limited, invalid or unauthorised message.
+ */
+export function createMessagePublisher(deps: {
+  producer: Producer;
+  topic: string;
+  limiter: SlidingWindowLimiter;
+  membership: MembershipCache;
+  onProduced?: (latencyMs: number) => void;
+}) {
+  return {
+    /** Resolves once the record is handed to the producer (in call order); `durable` once Kafka acknowledged it. */
+    async publish(sender: Sender, body: Buffer): Promise<{ message: ChatMessage; durable: Promise<void> }> {
+      if (!deps.limiter.tryAcquire(sender.userId)) {
+        throw new AppError('RATE_LIMITED', 'rate limit exceeded: too many messages per second', {
+          retryAfterSeconds: Math.max(1, Math.ceil(deps.limiter.retryAfterMs(sender.userId) / 1000)),
+        });
+      }
+      const input = parseJsonBody(sendBodySchema, body);
+      if (!(await deps.membership.isMember(input.roomId, sender.userId))) {
+        throw forbidden(`not a member of room ${input.roomId}`);
+      }
+      const message: ChatMessage = {
+        messageKey: input.messageKey ?? randomUUID(),
+        roomId: input.roomId,
+        senderId: sender.userId,
+        senderNickname: sender.nickname,
+        content: input.content,
+        type: input.type,
+        timestamp: new Date().toISOString(),
+      };
+      const startedAt = performance.now();
+      const durable = deps.producer
+        .send({ topic: deps.topic, messages: [{ key: String(message.roomId), value: encodeChatMessage(message) }] })
+        .then(
+          () => deps.onProduced?.(performance.now() - startedAt),
+          (error: unknown) => {
+            throw new AppError('UNAVAILABLE', `message not stored: ${(error as Error).message}`);
+          },
+        );
+      return { message, durable };
+    },
+  };
+}
+
+export type MessagePublisher = ReturnType<typeof createMessagePublisher>;

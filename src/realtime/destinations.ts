@@ -1,0 +1,38 @@
+/**
+ * The STOMP destinations this server knows (SPEC §6). Anything else is refused: a client never
+ * gets to name an arbitrary Redis channel or Kafka topic.
+ */
+export type Destination =
+  | { kind: 'room'; roomId: number }
+  | { kind: 'presence' }
+  | { kind: 'user-errors' }
+  | { kind: 'chat-send' }
+  | { kind: 'chat-read' };
+
+const ROOM_TOPIC = /^\/topic\/room\.([1-9]\d{0,15})$/;
+
+export const roomTopic = (roomId: number | string) => `/topic/room.${roomId}`;
+export const PRESENCE_TOPIC = '/topic/presence';
+export const USER_ERRORS_QUEUE = '/user/queue/errors';
+export const CHAT_SEND = '/app/chat.send';
+export const CHAT_READ = '/app/chat.read';
+
+export function parseSubscribeDestination(destination: string): Destination | undefined {
+  const room = ROOM_TOPIC.exec(destination);
+  if (room) return { kind: 'room', roomId: Number(room[1]) };
+  if (destination === PRESENCE_TOPIC) return { kind: 'presence' };
+  if (destination === USER_ERRORS_QUEUE) return { kind: 'user-errors' };
+  return undefined;
+}
+
+export function parseSendDestination(destination: string): Destination | undefined {
+  if (destination === CHAT_SEND) return { kind: 'chat-send' };
+  if (destination === CHAT_READ) return { kind: 'chat-read' };
+  return undefined;
+}
+
+/** Room id of a `/topic/room.{id}` destination, for the Redis fan-in. */
+export function roomIdOf(destination: string): number | undefined {
+  const room = ROOM_TOPIC.exec(destination);
+  return room ? Number(room[1]) : undefined;
+}

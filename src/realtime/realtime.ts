@@ -1,0 +1,150 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { TokenService } from '../auth/tokens.js';
+import { AppError, forbidden, unauthorized } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { MessagePublisher } from '../messages/message-publisher.js';
+import type { UsersRepository } from '../users/users-repository.js';
+import type { Destination } from './destinations.js';
+import { roomIdOf, roomTopic } from './destinations.js';
+import { createHeartbeatMonitor } from './heartbeat-monitor.js';
+import type { MembershipCache } from './membership-cache.js';
+import type { RoomFanIn } from './room-fanin.js';
+import { StompSession, type SessionLimits, type SessionServices, type SessionUser } from './stomp-session.js';
+import { SubscriptionRegistry } from './subscription-registry.js';
+
+export interface RealtimeHooks {
+  onConnected?(session: StompSession): void;
+  onClosed?(session: StompSession): void;
+  onFrame?(direction: 'in' | 'out', command: string): void;
+  onRejected?(reason: string): void;
+  onDelivered?(destination: string, count: number): void;
+}
+
+export interface RealtimeDeps {
+  instanceId: string;
+  log: Logger;
+  tokens: TokenService;
+  users: UsersRepository;
+  membership: MembershipCache;
+  publisher: MessagePublisher;
+  /** Handles `/app/chat.read`; absent until read receipts are wired. */
+  readReceipts?: (user: SessionUser, body: Buffer) => Promise<{ durable: Promise<void> }>;
+  limits?: Partial<SessionLimits>;
+  hooks?: RealtimeHooks;
+  serverName?: string;
+}
+
+/**
+ * The live half of the service on one instance: STOMP sessions on /ws, the subscription
+ * registry, heart-beats, and delivery of room messages arriving from Redis.
+ */
+export function createRealtime(deps: RealtimeDeps) {
+  const sessions = new Set<StompSession>();
+  let fanIn: RoomFanIn | undefined;
+  const registry = new SubscriptionRegistry(deps.instanceId, {
+    onActive: (destination) => {
+      const roomId = roomIdOf(destination);
+      if (roomId !== undefined) void fanIn?.join(roomId);
+    },
+    onIdle: (destination) => {
+      const roomId = roomIdOf(destination);
+      if (roomId !== undefined) void fanIn?.leave(roomId);
+    },
+  });
+  const heartbeats = createHeartbeatMonitor({
+    sessions: () => sessions,
+    onSilent: (session) => deps.log.info({ session: session.id }, 'dropping silent STOMP client'),
+  });
+
+  const services: SessionServices = {
+    async authenticate(token) {
+      const claims = deps.tokens.verify(token);
+      const user = await deps.users.findById(claims.userId);
+      if (!user) throw unauthorized('User no longer exists');
+      return { userId: user.id, email: user.email, nickname: user.nickname };
+    },
+    async authorizeSubscribe(user, destination: Destination) {
+      if (destination.kind === 'room' && !(await deps.membership.isMember(destination.roomId, user.userId))) {
+        throw forbidden(`not a member of room ${destination.roomId}`);
+      }
+    },
+    async send(session, destination, frame) {
+      const user = session.user!;
+      if (destination.kind === 'chat-send') {
+        const { message, durable } = await deps.publisher.publish(user, frame.body);
+        return { durable, receiptHeaders: { 'message-key': message.messageKey } };
+      }
+      if (destination.kind === 'chat-read' && deps.readReceipts) return deps.readReceipts(user, frame.body);
+      throw new AppError('BAD_REQUEST', 'unsupported destination');
+    },
+    onConnected: (session) => deps.hooks?.onConnected?.(session),
+    onClosed: (session) => {
+      sessions.delete(session);
+      deps.hooks?.onClosed?.(session);
+    },
+    onFrame: deps.hooks?.onFrame,
+    onRejected: deps.hooks?.onRejected,
+  };
+
+  function accept(socket: WebSocket, request: FastifyRequest): StompSession {
+    const query = request.query as Record<string, unknown> | undefined;
+    const queryToken = typeof query?.access_token === 'string' ? query.access_token : undefined;
+    const session = new StompSession({
+      transport: {
+        send: (frame) => socket.send(frame, { binary: false }),
+        close: (code, reason) => socket.close(code, reason),
+        terminate: () => socket.terminate(),
+        bufferedAmount: () => socket.bufferedAmount,
+      },
+      registry,
+      services,
+      log: deps.log,
+      limits: deps.limits,
+      queryToken,
+      serverName: deps.serverName ?? 'chat-backend/0.1.0',
+    });
+    sessions.add(session);
+    // Handlers are attached synchronously, as @fastify/websocket requires, and never throw.
+    socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      session.receive(chunk);
+    });
+    socket.on('close', () => session.transportClosed());
+    socket.on('error', (error) => {
+      deps.log.debug({ err: error, session: session.id }, 'websocket error');
+      session.transportClosed();
+    });
+    return session;
+  }
+
+  return {
+    registry,
+    sessions,
+    setFanIn(value: RoomFanIn) {
+      fanIn = value;
+    },
+    /** A message from Redis for a room: one MESSAGE per local subscriber. */
+    deliverRoomMessage(roomId: number, payload: Buffer): number {
+      const destination = roomTopic(roomId);
+      const count = registry.deliver(destination, payload);
+      deps.hooks?.onDelivered?.(destination, count);
+      return count;
+    },
+    async registerRoute(app: FastifyInstance) {
+      app.get('/ws', { websocket: true, schema: { hide: true } }, (socket, request) => {
+        accept(socket, request);
+      });
+    },
+    /** Lets in-flight SENDs finish (they get their RECEIPTs), then closes every socket with `code`. */
+    async closeAll(code = 1001, reason = 'server shutting down'): Promise<void> {
+      await Promise.allSettled([...sessions].map((session) => session.drain()));
+      for (const session of [...sessions]) session.close(code, reason);
+    },
+    stop() {
+      heartbeats.stop();
+    },
+  };
+}
+
+export type Realtime = ReturnType<typeof createRealtime>;
