@@ -43,7 +43,8 @@ export function negotiateVersion(
   }
   throw new StompProtocolError(
     'unsupported-version',
-    `no common protocol version: client accepts ${preview(acceptVersion ?? '1.0')}, server supports ${supported.join(',')}`,
+    `no common protocol version: client accepts ${preview(acceptVersion ?? '1.0')}, ` +
+      `server supports ${supported.join(',')}`,
   );
 }
 
