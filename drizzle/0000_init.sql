@@ -51,5 +51,5 @@ ALTER TABLE "chat_rooms" ADD CONSTRAINT "chat_rooms_created_by_users_id_fk" FORE
 ALTER TABLE "messages" ADD CONSTRAINT "messages_room_id_chat_rooms_id_fk" FOREIGN KEY ("room_id") REFERENCES "public"."chat_rooms"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "messages" ADD CONSTRAINT "messages_sender_id_users_id_fk" FOREIGN KEY ("sender_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "chat_room_members_user_idx" ON "chat_room_members" USING btree ("user_id");--> statement-breakpoint
-CREATE INDEX "messages_room_id_id_desc_idx" ON "messages" USING btree ("room_id","id" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "messages_room_id_id_desc_idx" ON "messages" USING btree ("room_id","id" DESC NULLS FIRST);--> statement-breakpoint
 CREATE INDEX "users_nickname_lower_idx" ON "users" USING btree (lower("nickname") text_pattern_ops);

@@ -87,7 +87,9 @@ export const messages = pgTable(
     kafkaOffset: bigint('kafka_offset', { mode: 'number' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [index('messages_room_id_id_desc_idx').on(table.roomId, table.id.desc())],
+  // Plain DESC (nulls first): the order a bare `ORDER BY id DESC` asks for, so history pages scan it
+  // forwards and `?after=` (ORDER BY id ASC) scans it backwards, with no null-order clause needed.
+  (table) => [index('messages_room_id_id_desc_idx').on(table.roomId, table.id.desc().nullsFirst())],
 );
 
 export const schema = { users, chatRooms, chatRoomMembers, messages };

@@ -27,9 +27,8 @@ export function createMessagesRepository(sql: Sql) {
     async list(roomId: number, window: HistoryWindow, limit: number): Promise<HistoryMessage[]> {
       const bound =
         window.after !== undefined ? sql`and m.id > ${window.after}` : window.before !== undefined ? sql`and m.id < ${window.before}` : sql``;
-      // The index is (room_id, id DESC NULLS LAST), and a plain `DESC` means NULLS FIRST: without the
-      // explicit null order the planner cannot walk this index and falls back to the primary key.
-      const order = window.after !== undefined ? sql`asc nulls first` : sql`desc nulls last`;
+      // The index is (room_id, id DESC): pages walk it forwards, `after` walks it backwards.
+      const order = window.after !== undefined ? sql`asc` : sql`desc`;
       const rows = await sql<(Omit<HistoryMessage, 'createdAt'> & { createdAt: string })[]>`
         select m.id, m.message_key as "messageKey", m.room_id as "roomId", m.sender_id as "senderId",
           u.nickname as "senderNickname", m.content, m.type, m.created_at as "createdAt"

@@ -111,7 +111,7 @@ export function createRoomsRepository(sql: Sql) {
           select m.id, m.content, m.sender_id, m.created_at
           from messages m
           where m.room_id = r.id
-          order by m.id desc nulls last -- matches the index's null order, so the index serves it
+          order by m.id desc
           limit 1
         ) last on true
         left join users sender on sender.id = last.sender_id
