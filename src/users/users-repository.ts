@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, ilike, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { users } from '../db/schema.js';
 
@@ -50,10 +50,12 @@ export function createUsersRepository(db: Database) {
 
     /** Prefix search on nickname or email, keyset-paged by id, never returning a password hash. */
     async search(options: { query: string; size: number; afterId?: number; excludeId?: number }): Promise<PublicUser[]> {
-      const escaped = options.query.replace(/[\\%_]/g, (char) => `\\${char}`);
+      const escaped = options.query.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`);
       const pattern = `${escaped}%`;
+      // lower(nickname) LIKE 'prefix%' is what users_nickname_lower_idx (text_pattern_ops) serves;
+      // emails are stored lower-cased, so the same lower-cased pattern matches them.
       const conditions = [
-        options.query ? or(ilike(users.nickname, pattern), ilike(users.email, pattern)) : undefined,
+        options.query ? or(sql`lower(${users.nickname}) like ${pattern}`, sql`${users.email} like ${pattern}`) : undefined,
         options.afterId !== undefined ? gt(users.id, options.afterId) : undefined,
         options.excludeId !== undefined ? sql`${users.id} <> ${options.excludeId}` : undefined,
       ].filter((condition) => condition !== undefined);

@@ -29,7 +29,7 @@ export async function usersRoutes(app: FastifyInstance, options: { users: UsersR
       querystring: z.object({
         query: z.string().trim().max(100).default(''),
         size: z.coerce.number().int().min(1).max(100).default(20),
-        cursor: z.coerce.number().int().positive().optional(),
+        cursor: z.string().regex(/^[1-9]\d{0,15}$/, 'must be a positive integer').transform(Number).optional(),
       }),
       response: {
         200: z.object({
