@@ -105,14 +105,19 @@ export class SubscriptionRegistry {
     body: Buffer,
     options: { contentType?: string; headers?: Record<string, string>; only?: Subscriber } = {},
   ): number {
-    const listeners = this.byDestination.get(destination);
-    if (!listeners || listeners.size === 0) return 0;
-    this.messageCounter += 1;
-    const messageId = `${this.instanceId}-${this.messageCounter}`;
+    // A per-session queue is looked up from the session's side: its cost must not grow with the
+    // number of other sessions subscribed to the same name.
+    const listeners: Iterable<Subscription> = options.only
+      ? [...(this.bySubscriber.get(options.only)?.values() ?? [])].filter((own) => own.destination === destination)
+      : (this.byDestination.get(destination) ?? []);
+    let messageId: string | undefined;
     const frames = new Map<string, Buffer>();
     let written = 0;
     for (const { subscriber, subscriptionId } of listeners) {
-      if (options.only && subscriber !== options.only) continue;
+      if (messageId === undefined) {
+        this.messageCounter += 1;
+        messageId = `${this.instanceId}-${this.messageCounter}`;
+      }
       const cacheKey = `${subscriber.escape}\u0000${subscriptionId}`;
       let frame = frames.get(cacheKey);
       if (!frame) {
