@@ -78,11 +78,40 @@ const toRecord = (topic: string, partition: number, message: KafkaMessage): Cons
 
 const nextOffset = (offset: string) => (BigInt(offset) + 1n).toString();
 
+/** Long enough for any database or validation message; a header is not a log. */
+const MAX_EXCEPTION_MESSAGE = 1000;
+const COMMIT_ATTEMPTS = 5;
+const COMMIT_RETRY_MS = 500;
+/** While a dependency is down, poll it no faster than this, whatever the retry backoff says. */
+const MIN_TRANSIENT_WAIT_MS = 250;
+
+/**
+ * Headers of a dead letter: the record's own headers plus Spring Kafka's `kafka_dlt-*` names, so
+ * an operator who knows Spring reads them at once in Kafka UI. Unlike Spring, partition, offset
+ * and timestamp are decimal text rather than big-endian binary, because Kafka UI shows header
+ * values as text. A record dead-lettered twice (replayed from the DLT and failing again) carries
+ * the latest failure, not a mix of both.
+ */
+export function deadLetterHeaders(record: ConsumedRecord, groupId: string, error: Error): Record<string, string> {
+  const own = Object.fromEntries(Object.entries(record.headers).filter(([name]) => !name.startsWith('kafka_dlt-')));
+  return {
+    ...own,
+    'kafka_dlt-original-topic': record.topic,
+    'kafka_dlt-original-partition': String(record.partition),
+    'kafka_dlt-original-offset': record.offset,
+    'kafka_dlt-original-timestamp': String(record.timestamp),
+    'kafka_dlt-original-consumer-group': groupId,
+    'kafka_dlt-exception-fqcn': error.name || 'Error',
+    'kafka_dlt-exception-message': (error.message || String(error)).slice(0, MAX_EXCEPTION_MESSAGE),
+  };
+}
+
 export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRunner {
   const log = options.log.child({ group: options.groupId, topic: options.topic });
   let consumer: Consumer | undefined;
   let starting: Promise<void> | undefined;
   let stopping = false;
+  let stopped: Promise<void> | undefined;
   const assigned = new Map<string, { topic: string; partition: number }>();
 
   const sleep = (ms: number) =>
@@ -92,16 +121,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     });
 
   async function deadLetter(record: ConsumedRecord, error: Error): Promise<void> {
-    const headers: Record<string, string> = {
-      ...record.headers,
-      'kafka_dlt-original-topic': record.topic,
-      'kafka_dlt-original-partition': String(record.partition),
-      'kafka_dlt-original-offset': record.offset,
-      'kafka_dlt-original-timestamp': String(record.timestamp),
-      'kafka_dlt-original-consumer-group': options.groupId,
-      'kafka_dlt-exception-fqcn': error.name || 'Error',
-      'kafka_dlt-exception-message': error.message.slice(0, 1000),
-    };
+    const headers = deadLetterHeaders(record, options.groupId, error);
     for (;;) {
       try {
         await options.producer.send({
@@ -133,7 +153,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         if (stopping) throw new StoppingError();
         if (options.handler.isTransient?.(error)) {
           log.warn({ err: error, partition: record.partition, offset: record.offset }, 'transient failure; waiting for the dependency');
-          await sleep(Math.max(options.retryBackoffMs, 250));
+          await sleep(Math.max(options.retryBackoffMs, MIN_TRANSIENT_WAIT_MS));
           continue;
         }
         failures += 1;
@@ -147,15 +167,25 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     }
   }
 
+  /**
+   * Commits past `offset`. A commit that keeps failing (typically because a rebalance gave the
+   * partition to another member meanwhile) is given up after a few tries: the new owner then
+   * handles these records again, which both handlers tolerate (idempotent insert, at-least-once
+   * broadcast), whereas retrying forever would stall every partition this worker serves.
+   */
   async function commit(topic: string, partition: number, offset: string): Promise<void> {
-    for (;;) {
+    for (let attempt = 1; ; attempt += 1) {
       try {
         await consumer!.commitOffsets([{ topic, partition, offset: nextOffset(offset) }]);
         return;
       } catch (error) {
         if (stopping) throw error;
-        log.warn({ err: error, partition, offset }, 'offset commit failed; retrying');
-        await sleep(500);
+        if (attempt >= COMMIT_ATTEMPTS) {
+          log.warn({ err: error, partition, offset }, 'offset commit failed; the records will be handled again by the next owner');
+          return;
+        }
+        log.warn({ err: error, partition, offset, attempt }, 'offset commit failed; retrying');
+        await sleep(COMMIT_RETRY_MS);
       }
     }
   }
@@ -163,12 +193,23 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
   async function eachBatch({ batch }: { batch: KafkaJS.Batch }): Promise<void> {
     if (batch.messages.length === 0) return;
     const records = batch.messages.map((message) => toRecord(batch.topic, batch.partition, message));
-    try {
-      await options.handler.handleBatch(records);
-    } catch (error) {
-      if (stopping) throw new StoppingError();
-      log.debug({ err: error, partition: batch.partition, size: records.length }, 'batch failed; handling records one by one');
-      for (const record of records) await handleOne(record);
+    for (;;) {
+      try {
+        await options.handler.handleBatch(records);
+        break;
+      } catch (error) {
+        if (stopping) throw new StoppingError();
+        // The dependency is away, not the records at fault: wait for it and keep the batch whole,
+        // rather than crawling through it one transaction per record.
+        if (options.handler.isTransient?.(error)) {
+          log.warn({ err: error, partition: batch.partition, size: records.length }, 'transient failure; waiting for the dependency');
+          await sleep(Math.max(options.retryBackoffMs, MIN_TRANSIENT_WAIT_MS));
+          continue;
+        }
+        log.debug({ err: error, partition: batch.partition, size: records.length }, 'batch failed; handling records one by one');
+        for (const record of records) await handleOne(record);
+        break;
+      }
     }
     await commit(batch.topic, batch.partition, records.at(-1)!.offset);
     options.onBatchDone?.(records);
@@ -182,22 +223,27 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       return starting;
     },
 
-    async stop() {
-      if (!consumer || stopping) return;
-      stopping = true;
-      // Disconnecting while connect() is still pending upsets librdkafka; let the start settle first.
-      await withTimeout(starting ?? Promise.resolve(), 20_000, 'consumer start').catch(() => {});
-      // disconnect() waits for the batch in hand; a handler stuck on a dead dependency gives up
-      // (StoppingError) without committing, so its records go to the next owner of the partition.
-      await withTimeout(consumer.disconnect(), 15_000, `consumer ${options.groupId} disconnect`).catch((error: unknown) =>
-        log.warn({ err: error }, 'consumer disconnect did not finish cleanly'),
-      );
-      assigned.clear();
-      log.info('consumer stopped');
+    stop() {
+      if (!consumer) return Promise.resolve();
+      stopped ??= stopConsumer(consumer);
+      return stopped;
     },
 
     assignment: () => [...assigned.values()],
   };
+
+  async function stopConsumer(running: Consumer): Promise<void> {
+    stopping = true;
+    // Disconnecting while connect() is still pending upsets librdkafka; let the start settle first.
+    await withTimeout(starting ?? Promise.resolve(), 20_000, 'consumer start').catch(() => {});
+    // disconnect() waits for the batch in hand; a handler stuck on a dead dependency gives up
+    // (StoppingError) without committing, so its records go to the next owner of the partition.
+    await withTimeout(running.disconnect(), 15_000, `consumer ${options.groupId} disconnect`).catch((error: unknown) =>
+      log.warn({ err: error }, 'consumer disconnect did not finish cleanly'),
+    );
+    assigned.clear();
+    log.info('consumer stopped');
+  }
 
   async function startConsumer(): Promise<void> {
     consumer = options.kafka.consumer({
