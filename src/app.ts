@@ -16,6 +16,10 @@ import { createDatabase, type DatabaseHandle } from './db/client.js';
 import { ensureDatabaseExists, migrateDatabase } from './db/migrate.js';
 import { createHealthChecks } from './health/health-checks.js';
 import { healthRoutes } from './health/health-routes.js';
+import { actuatorRoutes } from './health/actuator-routes.js';
+import { readPackageInfo } from './health/app-info.js';
+import { createConsumerLagTracker } from './metrics/consumer-lag.js';
+import { createMetrics, type AppMetrics } from './metrics/metrics.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { createKafka, withTimeout, type Admin, type Kafka, type Producer } from './kafka/kafka-client.js';
 import { createProducer } from './kafka/producer.js';
@@ -63,10 +67,12 @@ declare module 'fastify' {
     deps: AppDeps;
     realtime: Realtime;
     pipeline: MessagePipeline;
+    metrics: AppMetrics;
   }
 }
 
 const STARTUP_TIMEOUT_MS = 20_000;
+const WEBSOCKET_CLOSE_GRACE_MS = 2_000;
 
 export async function buildApp(config: AppConfig, overrides: AppOverrides = {}): Promise<FastifyInstance> {
   const waitForDependencies = overrides.waitForDependencies ?? true;
@@ -86,6 +92,10 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  const startedAt = new Date();
+  const metrics = createMetrics();
+  app.decorate('metrics', metrics);
+  metrics.registerHttp(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -121,10 +131,17 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
     topic: deps.topics.messages,
     limiter: createSlidingWindowLimiter({ limit: config.RATE_LIMIT_MESSAGES_PER_SECOND, windowMs: 1000 }),
     membership,
+    onProduced: metrics.onProduced,
   });
-  const realtime = createRealtime({ instanceId: config.INSTANCE_ID, log, tokens, users, membership, publisher });
-  const pipeline = createMessagePipeline(deps, { deliver: realtime.deliverRoomMessage });
+  const realtime = createRealtime({ instanceId: config.INSTANCE_ID, log, tokens, users, membership, publisher, hooks: metrics.realtime });
+  const pipeline = createMessagePipeline(deps, { deliver: realtime.deliverRoomMessage, hooks: metrics.pipeline });
   realtime.setFanIn(pipeline.fanIn);
+  const consumerViews = () => pipeline.runners.map((runner) => ({ groupId: runner.groupId, topic: deps.topics.messages, assignment: runner.assignment }));
+  const connections = () => ({ open: realtime.sessions.size, connected: [...realtime.sessions].filter((session) => session.isConnected).length });
+  metrics.observe({
+    sockets: { open: () => connections().open, connected: () => connections().connected },
+    consumerLag: createConsumerLagTracker({ admin: deps.kafkaAdmin, consumers: consumerViews }),
+  });
   app.decorate('realtime', realtime);
   app.decorate('pipeline', pipeline);
 
@@ -141,6 +158,13 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
       acceptingTraffic = false;
       await realtime.closeAll(1001, 'server shutting down');
       realtime.stop();
+      // ws waits up to 30 s for a peer to answer the close frame, which alone would eat the whole
+      // SHUTDOWN_TIMEOUT_MS and leave consumers no time to leave their groups: a peer that has not
+      // answered within the grace period is cut off.
+      const clients = this.websocketServer.clients;
+      const deadline = Date.now() + WEBSOCKET_CLOSE_GRACE_MS;
+      while (clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (const socket of clients) socket.terminate();
       await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
     },
   });
@@ -154,6 +178,20 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   await app.register(healthRoutes, {
     checks: createHealthChecks({ sql: deps.database.sql, redis: deps.redis, kafkaAdmin: deps.kafkaAdmin }),
     isAcceptingTraffic: () => acceptingTraffic,
+  });
+  await app.register(actuatorRoutes, {
+    metrics,
+    authenticate,
+    packageInfo: readPackageInfo(),
+    instanceId: config.INSTANCE_ID,
+    startedAt,
+    connections,
+    consumers: () =>
+      consumerViews().map((view) => ({
+        group: view.groupId,
+        topic: view.topic,
+        partitions: view.assignment().map((tp) => tp.partition).sort((a, b) => a - b),
+      })),
   });
   await app.register(authRoutes, { auth, perMinute: config.AUTH_RATE_LIMIT_PER_MINUTE });
   await app.register(usersRoutes, { users, authenticate });

@@ -18,7 +18,8 @@ export interface RealtimeHooks {
   onClosed?(session: StompSession): void;
   onFrame?(direction: 'in' | 'out', command: string): void;
   onRejected?(reason: string): void;
-  onDelivered?(destination: string, count: number): void;
+  /** `payload` is the message body as it came from Redis, for end-to-end latency. */
+  onDelivered?(destination: string, count: number, payload: Buffer): void;
 }
 
 export interface RealtimeDeps {
@@ -128,7 +129,7 @@ export function createRealtime(deps: RealtimeDeps) {
     deliverRoomMessage(roomId: number, payload: Buffer): number {
       const destination = roomTopic(roomId);
       const count = registry.deliver(destination, payload);
-      deps.hooks?.onDelivered?.(destination, count);
+      deps.hooks?.onDelivered?.(destination, count, payload);
       return count;
     },
     async registerRoute(app: FastifyInstance) {
