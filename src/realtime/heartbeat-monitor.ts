@@ -1,29 +1,44 @@
 import type { StompSession } from './stomp-session.js';
 
 /**
- * One timer for all sessions instead of two per session: every tick it sends the heart-beats that
- * are due and drops clients that have been silent too long. A client is given twice its
- * negotiated interval (browsers throttle timers in background tabs) before it is dropped.
+ * One timer for all sessions instead of two per session (STOMP 1.2 "Heart-beating"): every tick it
+ * sends the heart-beats that are due, drops clients that have been silent too long, and refuses
+ * connections that never completed CONNECT (otherwise an idle socket would hold a slot forever).
+ * A client is given `graceFactor` times its negotiated interval (browsers throttle timers in
+ * background tabs) before it is dropped.
  */
 export function createHeartbeatMonitor(options: {
   sessions: () => Iterable<StompSession>;
   tickMs?: number;
   graceFactor?: number;
   onSilent?: (session: StompSession) => void;
+  onError?: (error: unknown, session: StompSession) => void;
 }) {
   const graceFactor = options.graceFactor ?? 2;
+  const check = (session: StompSession, now: number) => {
+    if (session.isConnecting) {
+      if (now > session.connectDeadline) session.refuseUnconnected('CONNECT not received in time');
+      return;
+    }
+    if (!session.isConnected) return;
+    const { sendEveryMs, expectEveryMs } = session.heartbeat;
+    if (expectEveryMs > 0 && now - session.lastReceivedAt > expectEveryMs * graceFactor) {
+      options.onSilent?.(session);
+      session.close(4000, 'heart-beat timeout');
+      return;
+    }
+    // Sent a little early rather than late, so the client's own check never sees a gap.
+    if (sendEveryMs > 0 && now - session.lastSentAt >= sendEveryMs * 0.9) session.sendHeartbeat();
+  };
   const timer = setInterval(() => {
     const now = Date.now();
-    for (const session of options.sessions()) {
-      if (!session.isConnected) continue;
-      const { sendEveryMs, expectEveryMs } = session.heartbeat;
-      if (expectEveryMs > 0 && now - session.lastReceivedAt > expectEveryMs * graceFactor) {
-        options.onSilent?.(session);
-        session.close(4000, 'heart-beat timeout');
-        continue;
+    for (const session of [...options.sessions()]) {
+      // A timer callback that throws would take the process down; one bad session must not.
+      try {
+        check(session, now);
+      } catch (error) {
+        options.onError?.(error, session);
       }
-      // Sent a little early rather than late, so the client's own check never sees a gap.
-      if (sendEveryMs > 0 && now - session.lastSentAt >= sendEveryMs * 0.9) session.sendHeartbeat();
     }
   }, options.tickMs ?? 250);
   timer.unref();

@@ -13,6 +13,10 @@
  *   invalid message body, not a member, Kafka unavailable) go to `/user/queue/errors` when the
  *   session subscribed to it, and are fatal ERRORs when it did not, so no SEND is met with silence.
  * - Every write checks the socket's backlog: a client that does not read is cut off, not buffered.
+ * - Heart-beats are what the client asks for, raised to a floor (the server can beat that often,
+ *   so the spec's MAX() lands on the client's value); a connection still without CONNECTED at its
+ *   deadline is refused. heartbeat-monitor.ts runs both clocks.
+ * - A SEND RECEIPT means durable; a DISCONNECT RECEIPT follows the RECEIPTs of the SENDs before it.
  * - Nothing a client sends is evaluated; headers are only compared and parsed as data.
  */
 import { randomUUID } from 'node:crypto';
@@ -63,9 +67,13 @@ export interface SessionLimits {
   maxPendingFrames: number;
   /** Bytes queued on the socket beyond which the client counts as not reading. */
   maxBufferedBytes: number;
-  /** Heart-beat the server offers in both directions, and the lowest it accepts. */
-  heartbeatMs: number;
+  /**
+   * The shortest heart-beat interval either way. The server can send and receive as often as
+   * this, so a client's `heart-beat` is honoured as asked, only raised to this floor.
+   */
   heartbeatFloorMs: number;
+  /** A connection that has not completed CONNECT within this is refused. */
+  connectTimeoutMs: number;
 }
 
 export const DEFAULT_SESSION_LIMITS: SessionLimits = {
@@ -73,8 +81,8 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxSubscriptions: 100,
   maxPendingFrames: 256,
   maxBufferedBytes: 1024 * 1024,
-  heartbeatMs: 10_000,
   heartbeatFloorMs: 1_000,
+  connectTimeoutMs: 10_000,
 };
 
 /** What a SEND handler returns once the message is handed on: `durable` settles when it is safe. */
@@ -108,6 +116,22 @@ export interface SessionOptions {
   serverName: string;
 }
 
+/** WebSocket close frames carry at most 123 bytes of reason (RFC 6455 §5.5); `ws` throws beyond. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+function closeReason(text: string): string {
+  if (Buffer.byteLength(text) <= MAX_CLOSE_REASON_BYTES) return text;
+  let reason = '';
+  let bytes = 0;
+  for (const character of text) {
+    const size = Buffer.byteLength(character);
+    if (bytes + size > MAX_CLOSE_REASON_BYTES - 3) break;
+    reason += character;
+    bytes += size;
+  }
+  return `${reason}…`;
+}
+
 /** A fatal session error: ERROR frame, then close. */
 class FatalStompError extends Error {
   constructor(
@@ -127,6 +151,9 @@ export class StompSession implements Subscriber {
   version: StompVersion = '1.2';
   escape: HeaderEscaping = '1.2';
   heartbeat = { sendEveryMs: 0, expectEveryMs: 0 };
+  readonly openedAt = Date.now();
+  /** When a connection still without CONNECTED is refused. */
+  readonly connectDeadline: number;
   lastReceivedAt = Date.now();
   lastSentAt = Date.now();
 
@@ -141,6 +168,7 @@ export class StompSession implements Subscriber {
   constructor(private readonly options: SessionOptions) {
     this.id = options.id ?? randomUUID();
     this.limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits };
+    this.connectDeadline = this.openedAt + this.limits.connectTimeoutMs;
     this.log = options.log.child({ session: this.id });
     this.parser = createStompParser({
       ...this.limits.parser,
@@ -151,6 +179,11 @@ export class StompSession implements Subscriber {
 
   get isConnected(): boolean {
     return this.state === 'connected';
+  }
+
+  /** Still waiting for CONNECT or for its authentication. */
+  get isConnecting(): boolean {
+    return this.state === 'awaiting-connect' || this.state === 'connecting';
   }
 
   /** Bytes from the WebSocket, text or binary, any chunking. */
@@ -193,7 +226,14 @@ export class StompSession implements Subscriber {
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     this.closed();
-    this.options.transport.close(code, reason);
+    this.options.transport.close(code, closeReason(reason));
+  }
+
+  /** Refuses a connection that never completed CONNECT: ERROR, then a policy close. */
+  refuseUnconnected(message: string): void {
+    if (!this.isConnecting) return;
+    this.options.services.onRejected?.('connect-timeout');
+    this.fail(new FatalStompError(message, undefined, 1008));
   }
 
   /** The transport is gone (the peer closed or the socket died). */
@@ -201,18 +241,33 @@ export class StompSession implements Subscriber {
     this.closed();
   }
 
+  /** Settles once every frame received so far has been handled (a SEND: handed on, maybe not durable). */
+  async framesHandled(): Promise<void> {
+    let queue: Promise<void>;
+    do {
+      queue = this.queue;
+      await queue;
+    } while (queue !== this.queue);
+  }
+
   /** Settles once every SEND handed on so far is durable or has failed (and been answered). */
   async drain(): Promise<void> {
-    await this.queue;
+    await this.framesHandled();
     await Promise.allSettled([...this.inFlight]);
   }
 
   /** Sends a per-session error to `/user/queue/errors`; false when the session is not subscribed. */
-  private notifyUserError(message: string, frame: StompFrame): boolean {
+  private notifyUserError(error: AppError, frame: StompFrame): boolean {
     if (!this.options.registry.hasDestination(this, USER_ERRORS_QUEUE)) return false;
     const receipt = header(frame, 'receipt');
     const body = Buffer.from(
-      JSON.stringify({ message, destination: header(frame, 'destination') ?? null, receiptId: receipt ?? null }),
+      JSON.stringify({
+        code: error.code,
+        message: error.message,
+        destination: header(frame, 'destination') ?? null,
+        receiptId: receipt ?? null,
+        ...(error.details?.retryAfterSeconds !== undefined && { retryAfterSeconds: error.details.retryAfterSeconds }),
+      }),
     );
     this.options.registry.deliver(USER_ERRORS_QUEUE, body, {
       only: this,
@@ -223,6 +278,7 @@ export class StompSession implements Subscriber {
   }
 
   private enqueue(frame: StompFrame): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
     if (this.pendingFrames >= this.limits.maxPendingFrames) {
       this.options.services.onRejected?.('too-many-pending-frames');
       this.fail(new FatalStompError('too many frames in flight'));
@@ -301,7 +357,7 @@ export class StompSession implements Subscriber {
     this.version = version;
     this.parser.version = version;
     this.escape = headerEscaping(version, 'MESSAGE');
-    const server = { outgoingMs: this.limits.heartbeatMs, incomingMs: this.limits.heartbeatMs };
+    const server = { outgoingMs: this.limits.heartbeatFloorMs, incomingMs: this.limits.heartbeatFloorMs };
     const negotiated = negotiateHeartbeat(clientHeartbeat, server, { floorMs: this.limits.heartbeatFloorMs });
     this.heartbeat = { sendEveryMs: negotiated.sendEveryMs, expectEveryMs: negotiated.expectEveryMs };
     this.state = 'connected';
@@ -376,8 +432,13 @@ export class StompSession implements Subscriber {
     }
     const appError = error as AppError;
     this.options.services.onRejected?.(appError.code.toLowerCase());
+    if (this.state === 'closing') {
+      // After DISCONNECT an ERROR would pre-empt its RECEIPT; a missing SEND RECEIPT says enough.
+      this.notifyUserError(appError, frame);
+      return;
+    }
     if (this.state !== 'connected') return;
-    if (!this.notifyUserError(appError.message, frame)) {
+    if (!this.notifyUserError(appError, frame)) {
       this.fail(new FatalStompError(appError.message), frame);
     }
   }
@@ -394,7 +455,8 @@ export class StompSession implements Subscriber {
 
   private receipt(frame: StompFrame, extra?: Record<string, string>): void {
     const receipt = header(frame, 'receipt');
-    if (receipt && this.state === 'connected') this.writeFrame('RECEIPT', { 'receipt-id': receipt, ...extra });
+    // 'closing': a DISCONNECT is waiting for exactly these SEND receipts before its own.
+    if (receipt && (this.state === 'connected' || this.state === 'closing')) this.writeFrame('RECEIPT', { 'receipt-id': receipt, ...extra });
   }
 
   private writeFrame(command: string, headers: Record<string, string>, body?: string): void {
@@ -411,9 +473,16 @@ export class StompSession implements Subscriber {
     const receipt = frame ? header(frame, 'receipt') : undefined;
     const headers: Record<string, string> = { message: fatal.message, 'content-type': 'text/plain' };
     if (receipt) headers['receipt-id'] = receipt;
-    this.writeFrame('ERROR', headers, fatal.detail ?? fatal.message);
-    this.closed();
-    this.options.transport.close(fatal.closeCode, fatal.message.slice(0, 100));
+    try {
+      this.writeFrame('ERROR', headers, fatal.detail ?? fatal.message);
+      this.closed();
+      this.options.transport.close(fatal.closeCode, closeReason(fatal.message));
+    } catch (transportError) {
+      // This runs inside socket and promise callbacks: a throw here would be unhandled.
+      this.log.warn({ err: transportError }, 'closing a failed session: terminating the socket');
+      this.closed();
+      this.options.transport.terminate();
+    }
   }
 
   private closed(): void {

@@ -1,0 +1,98 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createHeartbeatMonitor } from '../../../src/realtime/heartbeat-monitor.js';
+import { header } from '../../../src/stomp/index.js';
+import { connectFrame, harness } from './session-harness.js';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+async function monitored(heartBeat: string | undefined, limits = {}) {
+  const h = harness({ limits });
+  const monitor = createHeartbeatMonitor({ sessions: () => [h.session] });
+  if (heartBeat !== undefined) await h.push(connectFrame({ 'heart-beat': heartBeat }));
+  return { ...h, monitor };
+}
+
+describe('heart-beat monitor', () => {
+  it('should send heart-beats at the negotiated interval while the server has nothing else to say', async () => {
+    const { socket, session, monitor } = await monitored('1000,1000');
+    for (let second = 0; second < 5; second += 1) {
+      vi.advanceTimersByTime(1000);
+      session.receive('\n');
+    }
+    expect(socket.heartbeats).toBeGreaterThanOrEqual(4);
+    expect(socket.heartbeats).toBeLessThanOrEqual(6);
+    expect(socket.closedWith).toBeUndefined();
+    monitor.stop();
+  });
+
+  it('should keep a client that heart-beats on time connected', async () => {
+    const { socket, session, monitor } = await monitored('1000,1000');
+    for (let step = 0; step < 40; step += 1) {
+      vi.advanceTimersByTime(500);
+      if (step % 3 === 0) session.receive('\n');
+    }
+    expect(socket.closedWith).toBeUndefined();
+    expect(session.isConnected).toBe(true);
+    monitor.stop();
+  });
+
+  it('should drop a client silent for more than twice its interval, and not before', async () => {
+    const { socket, session, registry, monitor } = await monitored('1000,1000');
+    vi.advanceTimersByTime(1900);
+    expect(socket.closedWith).toBeUndefined();
+    vi.advanceTimersByTime(400);
+    expect(socket.closedWith).toEqual({ code: 4000, reason: 'heart-beat timeout' });
+    expect(session.isConnected).toBe(false);
+    expect(registry.destinations()).toEqual([]);
+    monitor.stop();
+  });
+
+  it('should neither send nor expect heart-beats when the client asked for none', async () => {
+    const { socket, monitor } = await monitored('0,0');
+    vi.advanceTimersByTime(120_000);
+    expect(socket.heartbeats).toBe(0);
+    expect(socket.closedWith).toBeUndefined();
+    monitor.stop();
+  });
+
+  it('should refuse a connection that sends no CONNECT in time with ERROR and a policy close', async () => {
+    const { socket, monitor } = await monitored(undefined, { connectTimeoutMs: 3000 });
+    vi.advanceTimersByTime(2900);
+    expect(socket.closedWith).toBeUndefined();
+    vi.advanceTimersByTime(400);
+    expect(header(socket.last('ERROR'), 'message')).toBe('CONNECT not received in time');
+    expect(socket.closedWith?.code).toBe(1008);
+    monitor.stop();
+  });
+
+  it('should refuse a connection whose CONNECT is still being authenticated at the deadline', async () => {
+    const h = harness({ limits: { connectTimeoutMs: 3000 }, authenticate: () => new Promise(() => {}) });
+    const monitor = createHeartbeatMonitor({ sessions: () => [h.session] });
+    h.session.receive(connectFrame());
+    vi.advanceTimersByTime(3500);
+    expect(h.socket.commands()).toEqual(['ERROR']);
+    expect(h.socket.closedWith?.code).toBe(1008);
+    monitor.stop();
+  });
+
+  it('should keep checking the other sessions when one of them throws', async () => {
+    const broken = await monitored('1000,1000');
+    const healthy = harness();
+    await healthy.push(connectFrame({ 'heart-beat': '1000,1000' }));
+    const errors: unknown[] = [];
+    broken.monitor.stop();
+    broken.session.sendHeartbeat = () => {
+      throw new Error('socket exploded');
+    };
+    const monitor = createHeartbeatMonitor({ sessions: () => [broken.session, healthy.session], onError: (error) => errors.push(error) });
+    vi.advanceTimersByTime(1000);
+    expect(errors).not.toHaveLength(0);
+    expect(healthy.socket.heartbeats).toBeGreaterThanOrEqual(1);
+    monitor.stop();
+  });
+});
