@@ -39,6 +39,7 @@ import { historyRoutes } from './messages/history-routes.js';
 import { createRoomsRepository } from './rooms/rooms-repository.js';
 import { roomsRoutes } from './rooms/rooms-routes.js';
 import { createRoomsService } from './rooms/rooms-service.js';
+import { webClient } from './web/web-client.js';
 
 /** Everything an instance owns, created here and closed in onClose, in reverse order. */
 export interface AppDeps {
@@ -199,6 +200,7 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   const rooms = createRoomsService({ rooms: roomsRepository, users, maxGroupMembers: config.MAX_GROUP_MEMBERS });
   await app.register(roomsRoutes, { rooms, authenticate });
   await app.register(historyRoutes, { messages: createMessagesRepository(deps.database.sql), requireMember: rooms.requireMember, authenticate });
+  await app.register(webClient);
 
   await startPipeline(pipeline, log, waitForDependencies);
   return app;
