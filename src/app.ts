@@ -33,7 +33,7 @@ import { createMessagePublisher } from './messages/message-publisher.js';
 import { createMembershipCache } from './realtime/membership-cache.js';
 import { createSlidingWindowLimiter } from './realtime/rate-limiter.js';
 import { createRealtime, type Realtime } from './realtime/realtime.js';
-import { selectSubprotocol } from './stomp/index.js';
+import { DEFAULT_PARSER_LIMITS, selectSubprotocol } from './stomp/index.js';
 import { createMessagesRepository } from './messages/messages-repository.js';
 import { historyRoutes } from './messages/history-routes.js';
 import { createRoomsRepository } from './rooms/rooms-repository.js';
@@ -149,8 +149,10 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   let acceptingTraffic = true;
   await app.register(websocket, {
     options: {
-      // ws rejects a message over this before buffering it; the STOMP parser enforces the frame limit.
-      maxPayload: 64 * 1024,
+      // ws refuses a single message over this (close 1009) before buffering it. Twice the STOMP
+      // frame limit, so a frame just over the limit still reaches the parser and gets an ERROR
+      // naming the limit; the parser enforces the frame limit however the frame is split.
+      maxPayload: 2 * DEFAULT_PARSER_LIMITS.maxFrameBytes,
       handleProtocols: (protocols: Set<string>) => selectSubprotocol(protocols) ?? false,
     },
     // Shutdown order: stop being ready, let in-flight SENDs get their RECEIPTs, then close every

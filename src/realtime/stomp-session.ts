@@ -74,6 +74,8 @@ export interface SessionLimits {
   heartbeatFloorMs: number;
   /** A connection that has not completed CONNECT within this is refused. */
   connectTimeoutMs: number;
+  /** How long a closing session waits for the RECEIPTs of SENDs still in flight (Kafka down). */
+  maxReceiptWaitMs: number;
 }
 
 export const DEFAULT_SESSION_LIMITS: SessionLimits = {
@@ -83,6 +85,7 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxBufferedBytes: 1024 * 1024,
   heartbeatFloorMs: 1_000,
   connectTimeoutMs: 10_000,
+  maxReceiptWaitMs: 10_000,
 };
 
 /** What a SEND handler returns once the message is handed on: `durable` settles when it is safe. */
@@ -433,20 +436,34 @@ export class StompSession implements Subscriber {
     const appError = error as AppError;
     this.options.services.onRejected?.(appError.code.toLowerCase());
     if (this.state === 'closing') {
-      // After DISCONNECT an ERROR would pre-empt its RECEIPT; a missing SEND RECEIPT says enough.
+      // An ERROR now would pre-empt the RECEIPT or ERROR the session is closing with; the missing
+      // SEND RECEIPT says enough.
       this.notifyUserError(appError, frame);
       return;
     }
     if (this.state !== 'connected') return;
-    if (!this.notifyUserError(appError, frame)) {
-      this.fail(new FatalStompError(appError.message), frame);
-    }
+    if (this.notifyUserError(appError, frame)) return;
+    // Fatal only because nobody listens on the error queue: the stream itself is sound, so the
+    // SENDs accepted before this one still get their RECEIPTs before the ERROR, as on DISCONNECT.
+    this.state = 'closing';
+    void this.settleInFlight().then(() => this.fail(new FatalStompError(appError.message), frame));
+  }
+
+  /** Waits for the SENDs in flight to be answered, for at most `maxReceiptWaitMs`. */
+  private async settleInFlight(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.limits.maxReceiptWaitMs);
+    });
+    await Promise.race([Promise.allSettled([...this.inFlight]), bound]);
+    clearTimeout(timer);
   }
 
   private async disconnect(frame: StompFrame): Promise<void> {
     this.state = 'closing';
     // The client's earlier SENDs get their RECEIPTs before the DISCONNECT's own.
-    await Promise.allSettled([...this.inFlight]);
+    await this.settleInFlight();
     const receipt = header(frame, 'receipt');
     if (receipt) this.writeFrame('RECEIPT', { 'receipt-id': receipt });
     this.closed();

@@ -1,5 +1,6 @@
 import { Client, type IMessage, type StompConfig } from '@stomp/stompjs';
 import WebSocket from 'ws';
+import { createStompParser, SERVER_COMMANDS, type StompFrame } from '../../src/stomp/index.js';
 import { waitFor } from './wait.js';
 
 export interface TestStompClient {
@@ -33,18 +34,22 @@ export async function connectStomp(baseUrl: string, token: string | undefined, c
     reconnectDelay: 0,
     heartbeatIncoming: 10_000,
     heartbeatOutgoing: 10_000,
-    onConnect: () => {
+    ...config,
+    // The helper's own bookkeeping runs first; a test's callbacks in `config` still run after it.
+    onConnect: (frame) => {
       connected = true;
+      config.onConnect?.(frame);
     },
     onStompError: (frame) => {
       errors.push(frame.headers.message ?? frame.body);
       failed = frame.headers.message ?? 'ERROR';
+      config.onStompError?.(frame);
     },
     onWebSocketClose: (event) => {
       closes.push({ code: event.code, reason: event.reason });
       if (!connected) failed ??= `closed ${event.code}`;
+      config.onWebSocketClose?.(event);
     },
-    ...config,
   });
   client.activate();
   try {
@@ -107,4 +112,80 @@ export async function connectStomp(baseUrl: string, token: string | undefined, c
       await client.deactivate();
     },
   };
+}
+
+/**
+ * A bare WebSocket that speaks STOMP by hand, for what a library client will not send: frames
+ * before CONNECT, oversize or malformed frames, silence. Server frames are parsed with the
+ * project's codec, so a malformed server frame fails the test instead of passing unseen.
+ */
+export interface RawStompSocket {
+  ws: WebSocket;
+  /** The subprotocol the server chose ('' for none). */
+  protocol: string;
+  frames: StompFrame[];
+  heartbeats: number;
+  /** Set when the socket closed. */
+  closed: { code: number; reason: string } | undefined;
+  /** A server frame the codec could not parse. */
+  parseError: Error | undefined;
+  send(data: string | Buffer, options?: { binary?: boolean }): void;
+  /** The first frame with this command (waits for it), e.g. 'CONNECTED' or 'ERROR'. */
+  frame(command: string, timeoutMs?: number): Promise<StompFrame>;
+  waitForClose(timeoutMs?: number): Promise<{ code: number; reason: string }>;
+  close(): void;
+}
+
+export async function openRawStomp(
+  baseUrl: string,
+  options: { protocols?: string[]; query?: string } = {},
+): Promise<RawStompSocket> {
+  const ws = new WebSocket(`${wsUrl(baseUrl)}${options.query ?? ''}`, options.protocols ?? ['v12.stomp']);
+  const raw: RawStompSocket = {
+    ws,
+    protocol: '',
+    frames: [],
+    heartbeats: 0,
+    closed: undefined,
+    parseError: undefined,
+    send: (data, sendOptions) => ws.send(data, { binary: sendOptions?.binary ?? false }),
+    async frame(command, timeoutMs = 10_000) {
+      return waitFor(
+        () => {
+          if (raw.parseError) throw raw.parseError;
+          return raw.frames.find((candidate) => candidate.command === command);
+        },
+        { timeoutMs, what: `${command} frame` },
+      );
+    },
+    waitForClose: (timeoutMs = 10_000) => waitFor(() => raw.closed, { timeoutMs, what: 'WebSocket close' }),
+    close: () => ws.close(),
+  };
+  const parser = createStompParser({
+    commands: SERVER_COMMANDS,
+    onFrame: (frame) => raw.frames.push(frame),
+    onHeartbeat: () => {
+      raw.heartbeats += 1;
+    },
+  });
+  ws.on('message', (data: Buffer) => {
+    if (raw.parseError) return;
+    try {
+      parser.push(data);
+    } catch (error) {
+      raw.parseError = error as Error;
+    }
+  });
+  ws.on('close', (code, reason) => {
+    raw.closed = { code, reason: reason.toString() };
+  });
+  // A refused or reset connection shows up as a close; the error itself needs no handling here.
+  ws.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('unexpected-response', (_request, response) => reject(new Error(`WebSocket upgrade refused: ${response.statusCode}`)));
+    ws.once('close', (code) => reject(new Error(`WebSocket closed before open: ${code}`)));
+  });
+  raw.protocol = ws.protocol;
+  return raw;
 }

@@ -322,6 +322,36 @@ describe('StompSession rejected SENDs', () => {
     expect(header(error, 'receipt-id')).toBe('s-1');
   });
 
+  it('should answer the SENDs accepted before a fatal rejection with their RECEIPTs first', async () => {
+    const h = await connected();
+    h.session.receive(
+      Buffer.concat([
+        frame('SEND', { destination: '/app/chat.send', receipt: 's-1' }, 'one'),
+        frame('SEND', { destination: '/app/chat.send', receipt: 's-2' }, 'limited'),
+        frame('SEND', { destination: '/app/chat.send', receipt: 's-3' }, 'after'),
+      ]),
+    );
+    await vi.waitFor(() => expect(h.sends).toHaveLength(1));
+    await h.session.framesHandled();
+    expect(h.socket.commands()).toEqual(['CONNECTED']);
+
+    h.sends[0]!.durable.resolve();
+    await vi.waitFor(() => expect(h.socket.closedWith).toBeDefined());
+    expect(h.socket.commands()).toEqual(['CONNECTED', 'RECEIPT', 'ERROR']);
+    expect(header(h.socket.frames[1]!, 'receipt-id')).toBe('s-1');
+    expect(header(h.socket.last('ERROR'), 'receipt-id')).toBe('s-2');
+    expect(h.sends.map((send) => send.body)).toEqual(['one']);
+  });
+
+  it('should not wait for RECEIPTs longer than the bound when closing', async () => {
+    const h = await connected({ limits: { maxReceiptWaitMs: 50 } });
+    await h.push(frame('SEND', { destination: '/app/chat.send', receipt: 's-1' }, 'stuck'));
+    h.session.receive(frame('DISCONNECT', { receipt: 'bye' }));
+    await vi.waitFor(() => expect(h.socket.closedWith).toEqual({ code: 1000, reason: 'disconnect' }));
+    expect(h.socket.commands()).toEqual(['CONNECTED', 'RECEIPT']);
+    expect(header(h.socket.last('RECEIPT'), 'receipt-id')).toBe('bye');
+  });
+
   it('should report a SEND that fails after it was accepted as not stored', async () => {
     const h = await connected();
     await h.push(frame('SUBSCRIBE', { id: 'errors', destination: '/user/queue/errors' }));
