@@ -39,6 +39,13 @@ import { historyRoutes } from './messages/history-routes.js';
 import { createRoomsRepository } from './rooms/rooms-repository.js';
 import { roomsRoutes } from './rooms/rooms-routes.js';
 import { createRoomsService } from './rooms/rooms-service.js';
+import { createPresence, type Presence } from './presence/presence.js';
+import { createPresenceRepository } from './presence/presence-repository.js';
+import { presenceRoutes } from './presence/presence-routes.js';
+import { createReadReceipts } from './receipts/read-receipts.js';
+import { receiptsRoutes } from './receipts/receipts-routes.js';
+import { createUnreadCache } from './unread/unread-cache.js';
+import { PRESENCE_TOPIC } from './realtime/destinations.js';
 import { webClient } from './web/web-client.js';
 
 /** Everything an instance owns, created here and closed in onClose, in reverse order. */
@@ -134,8 +141,39 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
     membership,
     onProduced: metrics.onProduced,
   });
-  const realtime = createRealtime({ instanceId: config.INSTANCE_ID, log, tokens, users, membership, publisher, hooks: metrics.realtime });
-  const pipeline = createMessagePipeline(deps, { deliver: realtime.deliverRoomMessage, hooks: metrics.pipeline });
+  const unread = createUnreadCache({ redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.UNREAD_CACHE_TTL_SECONDS, log });
+  const receipts = createReadReceipts(deps, { unread });
+  const presenceRepository = createPresenceRepository(deps.database.sql);
+  const presence: Presence = createPresence({
+    redis: deps.redis,
+    redisUrl: config.REDIS_URL,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    instanceId: config.INSTANCE_ID,
+    ttlMs: config.PRESENCE_TTL_SECONDS * 1000,
+    refreshMs: config.PRESENCE_REFRESH_INTERVAL_MS ?? Math.floor((config.PRESENCE_TTL_SECONDS * 1000) / 3),
+    sweepMs: config.PRESENCE_SWEEP_INTERVAL_MS,
+    repository: presenceRepository,
+    log,
+    deliver: (body) => realtime.registry.deliver(PRESENCE_TOPIC, body),
+  });
+  const realtime = createRealtime({
+    instanceId: config.INSTANCE_ID,
+    log,
+    tokens,
+    users,
+    membership,
+    publisher,
+    readReceipts: receipts.handleStompRead,
+    hooks: {
+      ...metrics.realtime,
+      onConnected: (session) => {
+        metrics.realtime.onConnected();
+        presence.connected(session);
+      },
+      onClosed: (session) => presence.closed(session),
+    },
+  });
+  const pipeline = createMessagePipeline(deps, { deliver: realtime.deliverRoomMessage, hooks: { ...metrics.pipeline, afterStore: unread.afterStore } });
   realtime.setFanIn(pipeline.fanIn);
   const consumerViews = () => pipeline.runners.map((runner) => ({ groupId: runner.groupId, topic: deps.topics.messages, assignment: runner.assignment }));
   const connections = () => ({ open: realtime.sessions.size, connected: [...realtime.sessions].filter((session) => session.isConnected).length });
@@ -174,7 +212,9 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   await app.register(async (scope) => realtime.registerRoute(scope));
   // Consumers leave their groups before the producer, Redis and the pool they use are closed.
   app.addHook('onClose', async () => {
-    await pipeline.stop();
+    await Promise.all([pipeline.stop(), receipts.stop()]);
+    await presence.stop();
+    await unread.close();
     await closeDeps(deps);
   });
 
@@ -199,16 +239,24 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   await app.register(authRoutes, { auth, perMinute: config.AUTH_RATE_LIMIT_PER_MINUTE });
   await app.register(usersRoutes, { users, authenticate });
   const roomsRepository = createRoomsRepository(deps.database.sql);
-  const rooms = createRoomsService({ rooms: roomsRepository, users, maxGroupMembers: config.MAX_GROUP_MEMBERS });
+  // Unread counts are read through the Redis cache; PostgreSQL stays the source of truth.
+  const rooms = createRoomsService({
+    rooms: { ...roomsRepository, unreadCounts: unread.readThrough(roomsRepository.unreadCounts) },
+    users,
+    maxGroupMembers: config.MAX_GROUP_MEMBERS,
+  });
   await app.register(roomsRoutes, { rooms, authenticate });
   await app.register(historyRoutes, { messages: createMessagesRepository(deps.database.sql), requireMember: rooms.requireMember, authenticate });
   await app.register(webClient);
 
-  await startPipeline(pipeline, log, waitForDependencies);
+  await app.register(receiptsRoutes, { receipts: receipts.service, authenticate });
+  await app.register(presenceRoutes, { repository: presenceRepository, onlineAmong: presence.onlineAmong, authenticate });
+
+  await startPipeline({ start: async () => void (await Promise.all([pipeline.start(), receipts.start(), presence.start()])) }, log, waitForDependencies);
   return app;
 }
 
-async function startPipeline(pipeline: MessagePipeline, log: Logger, wait: boolean): Promise<void> {
+async function startPipeline(pipeline: { start(): Promise<void> }, log: Logger, wait: boolean): Promise<void> {
   const start = pipeline.start();
   if (wait) {
     await withTimeout(start, STARTUP_TIMEOUT_MS, 'message pipeline start');

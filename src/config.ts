@@ -31,6 +31,14 @@ export const configSchema = z.object({
   MAX_GROUP_MEMBERS: z.coerce.number().int().min(2).default(500),
   CONSUMER_RETRY_ATTEMPTS: z.coerce.number().int().min(0).default(3),
   CONSUMER_RETRY_BACKOFF_MS: z.coerce.number().int().min(0).default(1000),
+  /** Lifetime of `user:presence:{userId}` and of each connection's entry; refreshed while the connection lives. */
+  PRESENCE_TTL_SECONDS: z.coerce.number().int().min(1).default(60),
+  /** How often live connections refresh their presence; a third of the TTL when unset. */
+  PRESENCE_REFRESH_INTERVAL_MS: z.coerce.number().int().min(100).optional(),
+  /** How often every instance looks for users whose connections all expired (an instance crashed). */
+  PRESENCE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
+  /** Upper bound on how long a cached unread count lives, the backstop if an invalidation is ever lost. */
+  UNREAD_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(600),
   MIGRATE_ON_START: z
     .enum(['true', 'false'])
     .default('true')

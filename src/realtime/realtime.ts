@@ -4,6 +4,7 @@ import type { TokenService } from '../auth/tokens.js';
 import { AppError, forbidden, unauthorized } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MessagePublisher } from '../messages/message-publisher.js';
+import { roomFrameOptions } from '../receipts/read-event.js';
 import type { UsersRepository } from '../users/users-repository.js';
 import type { Destination } from './destinations.js';
 import { roomIdOf, roomTopic } from './destinations.js';
@@ -128,7 +129,8 @@ export function createRealtime(deps: RealtimeDeps) {
     /** A message from Redis for a room: one MESSAGE per local subscriber. */
     deliverRoomMessage(roomId: number, payload: Buffer): number {
       const destination = roomTopic(roomId);
-      const count = registry.deliver(destination, payload);
+      // Read events share the room's channel and are told apart by their `event:read` header.
+      const count = registry.deliver(destination, payload, roomFrameOptions(payload));
       deps.hooks?.onDelivered?.(destination, count, payload);
       return count;
     },

@@ -1,0 +1,92 @@
+import { isTransientDatabaseError } from '../db/transient.js';
+import type { ConsumedRecord, RecordHandler } from '../kafka/consumer-runner.js';
+import type { Logger } from '../logger.js';
+import { roomChannel } from '../messages/broadcast-consumer.js';
+import { PoisonRecordError } from '../messages/chat-message.js';
+import type { RedisClient } from '../redis/redis-client.js';
+import type { UnreadCache } from '../unread/unread-cache.js';
+import { encodeReadEvent } from './read-event.js';
+import type { ReceiptsRepository } from './receipts-repository.js';
+import { readReceiptRecordSchema, type ReadReceiptRecord } from './receipt-schemas.js';
+
+/** The named message is not stored (yet): retried by the runner, then dead-lettered. */
+export class ReceiptTargetMissingError extends Error {
+  override name = 'ReceiptTargetMissingError';
+}
+
+/** The receipt can never apply (message of another room, reader not a member). */
+export class ReceiptRejectedError extends Error {
+  override name = 'ReceiptRejectedError';
+}
+
+export function decodeReadReceipt(value: Buffer | null): ReadReceiptRecord {
+  if (value === null) throw new PoisonRecordError('record has no value');
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString());
+  } catch (error) {
+    throw new PoisonRecordError(`value is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = readReceiptRecordSchema.safeParse(json);
+  if (!parsed.success || (parsed.data.lastReadMessageId === undefined && parsed.data.lastReadMessageKey === undefined)) {
+    throw new PoisonRecordError('invalid read receipt');
+  }
+  return parsed.data;
+}
+
+/**
+ * Group `chat-read-receipts`. Each receipt is applied in its own transaction (forward only, so a
+ * redelivered or out-of-date receipt changes nothing), then, after the commit, the reader's
+ * cached unread count is replaced and a READ event goes out on the room's channel. The cache and
+ * the event are best effort after the commit: a failed cache write becomes an invalidation that is
+ * retried, and a lost event is only a late badge, so neither sends the receipt round again.
+ */
+export function createReceiptsHandler(deps: {
+  repository: ReceiptsRepository;
+  unread: UnreadCache;
+  redis: RedisClient;
+  keyPrefix: string;
+  log: Logger;
+  onApplied?: (record: ReadReceiptRecord, outcome: { changed: boolean; unreadCount: number }) => void;
+}): RecordHandler {
+  async function applyOne(record: ReadReceiptRecord): Promise<void> {
+    const message = await deps.repository.findMessage(
+      record.lastReadMessageId !== undefined ? { id: record.lastReadMessageId } : { key: record.lastReadMessageKey! },
+    );
+    if (!message) {
+      throw new ReceiptTargetMissingError(
+        `message ${record.lastReadMessageId ?? record.lastReadMessageKey} is not stored (yet)`,
+      );
+    }
+    if (message.roomId !== record.roomId) {
+      throw new ReceiptRejectedError(`message ${message.id} belongs to room ${message.roomId}, not ${record.roomId}`);
+    }
+    const member = { roomId: record.roomId, userId: record.userId };
+    // The generation is read before the transaction, so a message stored meanwhile shows as a change.
+    const ticket = await deps.unread.beginWrite(member);
+    const outcome = await deps.repository.apply(record.roomId, record.userId, message.id);
+    if (!outcome) throw new ReceiptRejectedError(`user ${record.userId} is not a member of room ${record.roomId}`);
+    deps.onApplied?.(record, outcome);
+    if (!outcome.changed) return;
+
+    await deps.unread.commitWrite(ticket, outcome.unreadCount);
+    const event = encodeReadEvent({
+      roomId: record.roomId,
+      userId: record.userId,
+      lastReadMessageId: outcome.lastReadMessageId,
+      unreadCount: outcome.unreadCount,
+      timestamp: new Date().toISOString(),
+    });
+    await deps.redis
+      .publish(roomChannel(deps.keyPrefix, record.roomId), event)
+      .catch((error: unknown) => deps.log.warn({ err: error, roomId: record.roomId }, 'read event not published'));
+  }
+
+  return {
+    async handleBatch(records: ConsumedRecord[]) {
+      // In order: a room's receipts share a partition, and a later receipt must see an earlier one.
+      for (const record of records) await applyOne(decodeReadReceipt(record.value));
+    },
+    isTransient: isTransientDatabaseError,
+  };
+}
