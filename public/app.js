@@ -606,6 +606,7 @@
       type: 'TEXT',
       createdAt: Date.now(),
       status: 'pending',
+      local: true,
     };
     state.outbox.set(message.messageKey, { roomId, content, messageKey: message.messageKey, attempt: 0 });
     receiveMessage(message);
@@ -693,6 +694,7 @@
         type: 'TEXT',
         createdAt: Date.now(),
         status: 'pending',
+        local: true,
       });
     }
 
@@ -817,26 +819,44 @@
     if (message.id !== null && (view.newestId === null || message.id > view.newestId)) view.newestId = message.id;
     const existing = view.byKey.get(message.messageKey);
     if (existing) {
-      if (message.id !== null) existing.id = message.id;
-      if (existing.status !== 'sent' && message.status === 'sent') {
+      const learnedId = message.id !== null && existing.id === null;
+      // The server's copy of our own message: its timestamp, not the browser's, orders it.
+      const serverCopy = existing.local && !message.local;
+      if (learnedId) existing.id = message.id;
+      if (serverCopy) {
+        existing.local = false;
         existing.status = 'sent';
         existing.createdAt = message.createdAt;
         renderMessage(existing);
       }
+      // A message typed offline goes out after what others sent meanwhile: show it where the room has it.
+      if (learnedId || serverCopy) place(view, existing);
       return false;
     }
     const entry = { ...message, node: null };
+    view.byKey.set(entry.messageKey, entry);
+    renderMessage(entry);
+    place(view, entry);
+    if (view.historyLoaded) renderHistoryStatus(view);
+    return true;
+  }
+
+  /** Puts an entry (new, or whose order just became known) at its place in the list and the DOM. */
+  function place(view, entry) {
     const list = view.messages;
+    const current = list.indexOf(entry);
+    if (current !== -1) list.splice(current, 1);
     let index = list.length;
     if (list.length && comesBefore(entry, list[0])) index = 0;
     else while (index > 0 && comesBefore(entry, list[index - 1])) index -= 1;
+    if (index === current) {
+      list.splice(index, 0, entry);
+      return;
+    }
     list.splice(index, 0, entry);
-    view.byKey.set(entry.messageKey, entry);
-    renderMessage(entry);
     const next = list[index + 1];
     $('message-list').insertBefore(entry.node, next ? next.node : null);
     renderSeenBy(view);
-    return true;
   }
 
   /** Ids are the order in the room (Kafka order); a message only seen live has its timestamp. */
