@@ -139,6 +139,7 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
     topic: deps.topics.messages,
     limiter: createSlidingWindowLimiter({ limit: config.RATE_LIMIT_MESSAGES_PER_SECOND, windowMs: 1000 }),
     membership,
+    log,
     onProduced: metrics.onProduced,
   });
   const unread = createUnreadCache({ redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.UNREAD_CACHE_TTL_SECONDS, log });

@@ -110,6 +110,9 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
   const log = options.log.child({ group: options.groupId, topic: options.topic });
   let consumer: Consumer | undefined;
   let starting: Promise<void> | undefined;
+  /** The client's own connect(), which settles only when librdkafka does (~30 s for a dead broker). */
+  let connecting: Promise<void> | undefined;
+  let connected = false;
   let stopping = false;
   let stopped: Promise<void> | undefined;
   const assigned = new Map<string, { topic: string; partition: number }>();
@@ -234,8 +237,17 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
 
   async function stopConsumer(running: Consumer): Promise<void> {
     stopping = true;
-    // Disconnecting while connect() is still pending upsets librdkafka; let the start settle first.
-    await withTimeout(starting ?? Promise.resolve(), 20_000, 'consumer start').catch(() => {});
+    if (!connected) {
+      // Still connecting (the broker is unreachable): disconnect() would block until librdkafka
+      // gives up, ~30 s. Shutdown does not wait for that; the consumer is disconnected once its
+      // connect settles, and start-up, seeing `stopping`, never joins the group.
+      void connecting?.then(
+        () => running.disconnect().catch(() => {}),
+        () => {},
+      );
+      log.info('consumer stopped before it connected');
+      return;
+    }
     // disconnect() waits for the batch in hand; a handler stuck on a dead dependency gives up
     // (StoppingError) without committing, so its records go to the next owner of the partition.
     await withTimeout(running.disconnect(), 15_000, `consumer ${options.groupId} disconnect`).catch((error: unknown) =>
@@ -267,7 +279,11 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         log.info({ event: revoked ? 'revoked' : 'assigned', partitions: assignment.map((tp) => tp.partition) }, 'rebalance');
       },
     });
-    await withTimeout(consumer.connect(), 20_000, `consumer ${options.groupId} connect`);
+    connecting = consumer.connect().then(() => {
+      connected = true;
+    });
+    await withTimeout(connecting, 20_000, `consumer ${options.groupId} connect`);
+    if (stopping) return;
     await consumer.subscribe({ topics: [options.topic] });
     await consumer.run({
       partitionsConsumedConcurrently: options.concurrency ?? 1,

@@ -26,9 +26,32 @@ export function topicSpecs(topics: Topics): { topic: string; numPartitions: numb
   ];
 }
 
+/** librdkafka's "all brokers down" code: worth asking again until the budget runs out. */
+const ERR_TRANSPORT = -195;
+const LIST_CALL_MS = 2_000;
+
+/**
+ * Lists topics in short calls rather than one long one: the admin client's disconnect() is
+ * synchronous and waits for a request in flight, so one 15 s call against an unreachable broker
+ * would freeze the event loop of an instance shutting down for that long.
+ */
+async function listTopicsWithin(admin: Admin, budgetMs: number): Promise<string[]> {
+  const deadline = Date.now() + budgetMs;
+  for (;;) {
+    const remaining = deadline - Date.now();
+    try {
+      return await admin.listTopics({ timeout: Math.max(1, Math.min(LIST_CALL_MS, remaining)) });
+    } catch (error) {
+      if ((error as { code?: number }).code !== ERR_TRANSPORT || deadline - Date.now() <= 0) throw error;
+      // A refusal can come back at once; do not spin on it.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250, Math.max(0, deadline - Date.now()))));
+    }
+  }
+}
+
 /** Creates the topics that do not exist yet; existing ones are left as they are. */
 export async function ensureTopics(admin: Admin, topics: Topics, timeoutMs = 15_000): Promise<string[]> {
-  const existing = new Set(await admin.listTopics({ timeout: timeoutMs }));
+  const existing = new Set(await listTopicsWithin(admin, timeoutMs));
   const missing = topicSpecs(topics).filter((spec) => !existing.has(spec.topic));
   if (missing.length === 0) return [];
   try {

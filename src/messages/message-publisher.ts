@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, forbidden } from '../errors.js';
 import type { Producer } from '../kafka/kafka-client.js';
+import type { Logger } from '../logger.js';
 import type { MembershipCache } from '../realtime/membership-cache.js';
 import type { SlidingWindowLimiter } from '../realtime/rate-limiter.js';
 import { encodeChatMessage, MAX_CONTENT_LENGTH, messageTypes, type ChatMessage } from './chat-message.js';
@@ -48,6 +49,7 @@ export function createMessagePublisher(deps: {
   topic: string;
   limiter: SlidingWindowLimiter;
   membership: MembershipCache;
+  log?: Logger;
   onProduced?: (latencyMs: number) => void;
 }) {
   return {
@@ -77,7 +79,9 @@ export function createMessagePublisher(deps: {
         .then(
           () => deps.onProduced?.(performance.now() - startedAt),
           (error: unknown) => {
-            throw new AppError('UNAVAILABLE', `message not stored: ${(error as Error).message}`);
+            // The client learns that it must send again; the client library's wording stays in the log.
+            deps.log?.warn({ err: error, messageKey: message.messageKey, roomId: message.roomId }, 'produce failed; SEND answered with an error');
+            throw new AppError('UNAVAILABLE', 'message not stored: the message broker did not acknowledge it; send it again');
           },
         );
       return { message, durable };
