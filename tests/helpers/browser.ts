@@ -66,8 +66,15 @@ export async function openChatWindow(browser: Browser, baseUrl: string): Promise
     opened += 1;
     const pair = { page: route, server: route.connectToServer() };
     live.add(pair);
-    route.onClose(() => live.delete(pair));
-    pair.server.onClose(() => live.delete(pair));
+    // Handling a close turns off Playwright's own forwarding of it, so each side passes it on.
+    route.onClose((code, reason) => {
+      live.delete(pair);
+      void pair.server.close({ code, reason }).catch(() => {});
+    });
+    pair.server.onClose((code, reason) => {
+      live.delete(pair);
+      void route.close({ code, reason }).catch(() => {});
+    });
   });
   const network: WebSocketControl = {
     get opened() {
