@@ -57,6 +57,7 @@ export function createRealtime(deps: RealtimeDeps) {
   const heartbeats = createHeartbeatMonitor({
     sessions: () => sessions,
     onSilent: (session) => deps.log.info({ session: session.id }, 'dropping silent STOMP client'),
+    onError: (error, session) => deps.log.error({ err: error, session: session.id }, 'heart-beat check failed'),
   });
 
   const services: SessionServices = {

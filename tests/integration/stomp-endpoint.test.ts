@@ -1,4 +1,8 @@
+import { execFile, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Client, type IFrame, type StompConfig } from '@stomp/stompjs';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -491,5 +495,41 @@ describe('STOMP /ws: rate limit', () => {
     expect(receipts).toEqual(Array.from({ length: 10 }, (_, index) => `fatal-${index + 1}`));
     await waitFor(async () => (await persistedContents(room)).length === 10, { what: '10 rows' });
     expect(await persistedContents(room)).not.toContain('fatal 11');
+  });
+});
+
+describe('docs/stomp.md', () => {
+  it('should get a token and a room with its curl commands, and its STOMP.js example should send, get the RECEIPT and receive', async () => {
+    const docs = await readFile(join(process.cwd(), 'docs/stomp.md'), 'utf8');
+    const shell = /Get a token[\s\S]*?```sh\n([\s\S]*?)```/.exec(docs)?.[1];
+    const snippet = /<!-- stompjs-snippet[^>]*-->\s*```js\n([\s\S]*?)```/.exec(docs)?.[1];
+    expect(shell, 'the sh block').toBeDefined();
+    expect(snippet, 'the js block').toBeDefined();
+
+    const { stdout } = await promisify(execFile)('bash', ['-ec', `${shell!.replaceAll('http://localhost:8080', t.baseUrl)}\necho "$TOKEN $ROOM"`], { timeout: 20_000 });
+    const [token, room] = stdout.trim().split(' ');
+    expect(token).toMatch(/^ey/);
+    expect(room).toMatch(/^\d+$/);
+
+    // Inside the project, so the example resolves @stomp/stompjs and ws as it would for a reader.
+    const folder = await mkdtemp(join(process.cwd(), 'node_modules', '.cache-stomp-doc-'));
+    const output: string[] = [];
+    const child = spawn(process.execPath, [join(folder, 'stomp-example.mjs')], {
+      env: { ...process.env, CHAT_WS_URL: wsUrl(t.baseUrl), CHAT_TOKEN: token, CHAT_ROOM_ID: room },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      await writeFile(join(folder, 'stomp-example.mjs'), snippet!);
+      child.stdout.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
+      child.stderr.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
+      await waitFor(() => output.some((line) => line.startsWith('alice: Hello from STOMP.js')) && output.some((line) => /^stored: [0-9a-f-]{36}$/.test(line)), {
+        timeoutMs: 20_000,
+        what: `the example's output (so far: ${output.join(' | ')})`,
+      });
+      expect(output.filter((line) => /refused|ERROR/.test(line))).toEqual([]);
+    } finally {
+      child.kill();
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });
