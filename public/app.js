@@ -590,6 +590,10 @@
       key: typeof event.lastReadMessageKey === 'string' ? event.lastReadMessageKey : null,
     });
     renderSeenBy(view);
+    // Receipts name message ids, and messages seen only live have none yet: the history has them.
+    if (view.messages.some((message) => message.id === null && message.status === 'sent')) {
+      void fillGap(view).then(() => renderSeenBy(view));
+    }
   }
 
   // ---- sending ------------------------------------------------------------------------------------

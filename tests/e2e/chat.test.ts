@@ -90,8 +90,8 @@ const chatBodies = (client: TestStompClient, roomId: number) =>
 describe('browser client', () => {
   it('should let two people sign up, find each other, and chat live in a direct room with unread badges and online dots', async () => {
     const suffix = uniqueSuffix();
-    const aliceUser = { email: `alice_${suffix}@example.com`, nickname: `Alice ${suffix}`, password: PASSWORD };
-    const bobUser = { email: `bob_${suffix}@example.com`, nickname: `Bob ${suffix}`, password: PASSWORD };
+    const aliceUser = { email: `alice_${suffix}@example.com`, nickname: 'Alice', password: PASSWORD };
+    const bobUser = { email: `bob_${suffix}@example.com`, nickname: 'Bob', password: PASSWORD };
     const alice = await openWindow();
     const bob = await openWindow();
     await signUpInBrowser(alice, aliceUser);
@@ -118,11 +118,15 @@ describe('browser client', () => {
     const roomId = Number(await bobsRow.getAttribute('data-room-id'));
     const bobToken = await tokenOf(bob.page);
     await waitFor(async () => (await unreadOnServer(bobToken, roomId)) === 0, { what: 'the read receipt to reach the server' });
+    await waitForText(alice.page.getByTestId('seen-by'), `Seen by ${bobUser.nickname}`, 'Alice to see that Bob read her messages');
 
-    await sendFromBrowser(bob.page, 'Hello Alice 👋');
-    await waitForMessages(alice.page, ['Hi Bob!', 'Are you there?', 'Hello Alice 👋'], "Bob's reply in Alice's window");
-    // Alice is looking at the room, so the reply does not count as unread for her.
+    await sendFromBrowser(bob.page, 'Hello Alice — good to see you');
+    await waitForMessages(alice.page, ['Hi Bob!', 'Are you there?', 'Hello Alice — good to see you'], "Bob's reply in Alice's window");
+    // Alice is looking at the room, so the reply does not count as unread for her, here or on the server.
     expect(await roomItem(alice.page, bobUser.nickname).getByTestId('unread-badge').isHidden()).toBe(true);
+    await waitFor(async () => (await storedCount(roomId)) === 3, { what: 'the reply to be stored' });
+    const aliceToken = await tokenOf(alice.page);
+    await waitFor(async () => (await unreadOnServer(aliceToken, roomId)) === 0, { what: "Alice's read receipt for the reply" });
     await screenshot(alice.page, 'direct-chat');
 
     await bob.context.close();
