@@ -1,24 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import type { TestStompClient } from './stomp.js';
 
-/**
- * A client that pipelines chat SENDs the way a busy real one does: each SEND asks for a RECEIPT,
- * and up to `window` of them are in flight at once (a client that waited for each RECEIPT
- * before the next SEND would hide every ordering problem). The messageKeys are the client's own,
- * so a test knows exactly which messages the server acknowledged.
- *
- * The stream ends when every SEND is answered, or when the connection closes (a killed server):
- * SENDs still unanswered then are reported as such, neither acknowledged nor refused.
- */
+export interface OutgoingMessage {
+  messageKey: string;
+  content: string;
+}
+
+/** `count` messages with fresh keys and contents that sort in send order: `seq-0000`, `seq-0001`… */
+export function numberedMessages(count: number): OutgoingMessage[] {
+  const width = String(count - 1).length;
+  return Array.from({ length: count }, (_, index) => ({ messageKey: randomUUID(), content: `seq-${String(index).padStart(width, '0')}` }));
+}
+
 export interface StreamOptions {
   roomId: number;
-  count: number;
+  /** Sent in this order; a resend reuses a messageKey, as a client with an outbox does. */
+  messages: OutgoingMessage[];
   /** SENDs awaiting their RECEIPT at once; default 50. */
   window?: number;
-  /** Body content of message `index`; default `m-<index>`. */
-  content?: (index: number) => string;
   /** Called on each RECEIPT, in arrival order. */
-  onReceipt?: (messageKey: string, index: number) => void;
+  onReceipt?: (messageKey: string) => void;
   /** Bounds the whole stream. */
   timeoutMs?: number;
 }
@@ -34,9 +35,17 @@ export interface StreamResult {
   unanswered: string[];
 }
 
+/**
+ * A client that pipelines chat SENDs the way a busy real one does: each SEND asks for a RECEIPT,
+ * and up to `window` of them are in flight at once (a client that waited for each RECEIPT
+ * before the next SEND would hide every ordering problem). The messageKeys are the client's own,
+ * so a test knows exactly which messages the server acknowledged.
+ *
+ * The stream ends when every SEND is answered, or when the connection closes (a killed server):
+ * SENDs still unanswered then are reported as such, neither acknowledged nor refused.
+ */
 export async function streamSends(stomp: TestStompClient, options: StreamOptions): Promise<StreamResult> {
   const window = options.window ?? 50;
-  const content = options.content ?? ((index: number) => `m-${index}`);
   const sent: string[] = [];
   const receipted: string[] = [];
   const refused: string[] = [];
@@ -96,22 +105,21 @@ export async function streamSends(stomp: TestStompClient, options: StreamOptions
   };
 
   try {
-    for (let index = 0; index < options.count && !closed; index += 1) {
+    for (const { messageKey, content } of options.messages) {
       await waitForRoom(window - 1);
       if (closed) break;
-      const messageKey = randomUUID();
-      const receiptId = `stream-${messageKey}`;
+      const receiptId = `stream-${messageKey}-${randomUUID().slice(0, 8)}`;
       pending.set(receiptId, messageKey);
       client.watchForReceipt(receiptId, () => {
         if (!pending.delete(receiptId)) return;
         receipted.push(messageKey);
-        options.onReceipt?.(messageKey, index);
+        options.onReceipt?.(messageKey);
         notify();
       });
       try {
         client.publish({
           destination: '/app/chat.send',
-          body: JSON.stringify({ roomId: options.roomId, content: content(index), messageKey }),
+          body: JSON.stringify({ roomId: options.roomId, content, messageKey }),
           headers: { receipt: receiptId },
         });
       } catch {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeChatMessage } from '../../src/messages/chat-message.js';
 import { bearer, signup, type SignedUpUser } from '../helpers/http.js';
 import { rawProducer, type RawProducer } from '../helpers/kafka.js';
-import { streamSends } from '../helpers/send-stream.js';
+import { numberedMessages, streamSends } from '../helpers/send-stream.js';
 import { connectStomp, type TestStompClient } from '../helpers/stomp.js';
 import { cleanupTestEnv, startTestApp, testEnv, type TestApp } from '../helpers/test-app.js';
 import { waitFor } from '../helpers/wait.js';
@@ -154,13 +154,13 @@ describe('message pipeline', () => {
     const b = await connect(bob);
     await b.subscribe(topic);
     const count = 500;
-    const content = (index: number) => `seq-${String(index).padStart(4, '0')}`;
+    const messages = numberedMessages(count);
 
-    const result = await streamSends(a, { roomId, count, window: 100, content, timeoutMs: 30_000 });
+    const result = await streamSends(a, { roomId, messages, window: 100, timeoutMs: 30_000 });
     expect(result.receipted).toHaveLength(count);
     expect(result.refused).toEqual([]);
 
-    const expected = Array.from({ length: count }, (_, index) => content(index));
+    const expected = messages.map((message) => message.content);
     await waitFor(() => b.received(topic).length >= count, { timeoutMs: 20_000, what: `${count} deliveries` });
     const delivered = b.bodies<{ content: string; messageKey: string }>(topic);
     expect(delivered.map((message) => message.content)).toEqual(expected);
