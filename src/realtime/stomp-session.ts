@@ -175,9 +175,26 @@ export class StompSession implements Subscriber {
     this.log = options.log.child({ session: this.id });
     this.parser = createStompParser({
       ...this.limits.parser,
-      onFrame: (frame) => this.enqueue(frame),
+      onFrame: (frame) => {
+        this.adoptVersionEarly(frame);
+        this.enqueue(frame);
+      },
       onHeartbeat: () => {},
     });
+  }
+
+  /**
+   * Frames pipelined behind CONNECT in the same chunk are parsed before CONNECT is handled, so the
+   * parser must learn the version now: a 1.0 client's headers are not escaped.
+   */
+  private adoptVersionEarly(frame: StompFrame): void {
+    if (this.state !== 'awaiting-connect' || this.pendingFrames > 0) return;
+    if (frame.command !== 'CONNECT' && frame.command !== 'STOMP') return;
+    try {
+      this.parser.version = negotiateVersion(header(frame, 'accept-version'));
+    } catch {
+      // connect() refuses it with the same error.
+    }
   }
 
   get isConnected(): boolean {

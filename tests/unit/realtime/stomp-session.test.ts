@@ -79,6 +79,13 @@ describe('StompSession CONNECT', () => {
     expect(h.session.escape).toBe('none');
   });
 
+  it('should read frames pipelined right after a 1.0 CONNECT without 1.2 header escaping', async () => {
+    const h = harness();
+    await h.push(`CONNECT\naccept-version:1.0\npasscode:${GOOD_TOKEN}\n\n\0SUBSCRIBE\nid:a\\b:c\ndestination:/topic/presence\nreceipt:r\n\n\0`);
+    expect(h.socket.commands()).toEqual(['CONNECTED', 'RECEIPT']);
+    expect(h.registry.remove(h.session, 'a\\b:c')).toBe('/topic/presence');
+  });
+
   it('should refuse a client that offers no version in common', async () => {
     const h = harness();
     await h.push(connectFrame({ 'accept-version': '2.0' }));
