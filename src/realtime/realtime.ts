@@ -99,6 +99,7 @@ export function createRealtime(deps: RealtimeDeps) {
         close: (code, reason) => socket.close(code, reason),
         terminate: () => socket.terminate(),
         bufferedAmount: () => socket.bufferedAmount,
+        ping: () => socket.ping(),
       },
       registry,
       services,
@@ -113,6 +114,7 @@ export function createRealtime(deps: RealtimeDeps) {
       const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       session.receive(chunk);
     });
+    socket.on('pong', () => session.markAlive());
     socket.on('close', () => session.transportClosed());
     socket.on('error', (error) => {
       deps.log.debug({ err: error, session: session.id }, 'websocket error');

@@ -52,6 +52,8 @@ export interface SessionTransport {
   close(code: number, reason: string): void;
   terminate(): void;
   bufferedAmount(): number;
+  /** A transport-level liveness probe (WebSocket ping); the answer is reported with `markAlive`. */
+  ping?(): void;
 }
 
 export interface SessionUser {
@@ -159,6 +161,7 @@ export class StompSession implements Subscriber {
   readonly connectDeadline: number;
   lastReceivedAt = Date.now();
   lastSentAt = Date.now();
+  lastProbedAt = 0;
 
   private state: State = 'awaiting-connect';
   private readonly parser: StompParser;
@@ -240,6 +243,19 @@ export class StompSession implements Subscriber {
 
   sendHeartbeat(): void {
     this.write(Buffer.from('\n'));
+  }
+
+  /** Asks the transport whether the peer is still there; false when it cannot ask. */
+  probe(): boolean {
+    if (this.state === 'closed' || !this.options.transport.ping) return false;
+    this.lastProbedAt = Date.now();
+    this.options.transport.ping();
+    return true;
+  }
+
+  /** The peer answered a probe: it is alive even if it sends no STOMP heart-beats. */
+  markAlive(): void {
+    this.lastReceivedAt = Date.now();
   }
 
   /** Closes the WebSocket without an ERROR (server shutdown: 1001, silent peer, …). */

@@ -52,10 +52,38 @@ describe('heart-beat monitor', () => {
     monitor.stop();
   });
 
-  it('should neither send nor expect heart-beats when the client asked for none', async () => {
+  it('should neither send nor expect heart-beats when the client asked for none, only ping it when idle', async () => {
     const { socket, monitor } = await monitored('0,0');
-    vi.advanceTimersByTime(120_000);
+    vi.advanceTimersByTime(29_000);
+    expect(socket.pings).toBe(0);
+    vi.advanceTimersByTime(121_000);
     expect(socket.heartbeats).toBe(0);
+    expect(socket.pings).toBeGreaterThanOrEqual(4);
+    expect(socket.pings).toBeLessThanOrEqual(5);
+    expect(socket.closedWith).toBeUndefined();
+    monitor.stop();
+  });
+
+  it('should drop a client without heart-beats whose connection no longer answers pings', async () => {
+    const { socket, session, registry, monitor } = await monitored('0,0');
+    socket.answerPings = false;
+    vi.advanceTimersByTime(31_000);
+    expect(socket.pings).toBe(1);
+    expect(socket.closedWith).toBeUndefined();
+    vi.advanceTimersByTime(30_000);
+    expect(socket.closedWith).toEqual({ code: 4000, reason: 'no answer to ping' });
+    expect(session.isConnected).toBe(false);
+    expect(registry.destinations()).toEqual([]);
+    monitor.stop();
+  });
+
+  it('should not ping a client that keeps sending frames', async () => {
+    const { socket, session, monitor } = await monitored('0,0');
+    for (let second = 0; second < 90; second += 10) {
+      vi.advanceTimersByTime(10_000);
+      session.receive('\n');
+    }
+    expect(socket.pings).toBe(0);
     expect(socket.closedWith).toBeUndefined();
     monitor.stop();
   });

@@ -22,6 +22,10 @@ export class FakeSocket implements SessionTransport {
   closedWith: { code: number; reason: string } | undefined;
   terminated = false;
   buffered = 0;
+  pings = 0;
+  /** Every WebSocket peer answers a ping by itself; a half-open connection does not. */
+  answerPings = true;
+  onPong: (() => void) | undefined;
   private readonly parser = createStompParser({
     commands: SERVER_COMMANDS,
     onFrame: (frame) => this.frames.push(frame),
@@ -43,6 +47,10 @@ export class FakeSocket implements SessionTransport {
   }
   bufferedAmount(): number {
     return this.buffered;
+  }
+  ping(): void {
+    this.pings += 1;
+    if (this.answerPings) this.onPong?.();
   }
   commands(): string[] {
     return this.frames.map((frame) => frame.command);
@@ -111,6 +119,7 @@ export function harness(options: { limits?: Partial<SessionLimits>; queryToken?:
     queryToken: options.queryToken,
     serverName: 'chat-backend/test',
   });
+  socket.onPong = () => session.markAlive();
   /** Pushes client frames and waits until the session has handled them. */
   const push = async (...chunks: (string | Buffer)[]) => {
     for (const chunk of chunks) session.receive(chunk);
