@@ -25,6 +25,9 @@
   const READ_DEBOUNCE_MS = 300;
   const NEAR_EDGE_PX = 80;
   const SEEN_KEYS_LIMIT = 5_000;
+  // The server allows 100 subscriptions per session; errors and presence take two. Rooms past this
+  // (the least recently active) still get their badges from the periodic room list.
+  const MAX_ROOM_SUBSCRIPTIONS = 90;
 
   const $ = (id) => document.getElementById(id);
 
@@ -476,7 +479,8 @@
     setConnectionState('connected');
     state.roomSubscriptions.clear();
     client.subscribe('/user/queue/errors', onUserError);
-    syncRoomSubscriptions();
+    // The gap fill after the last receipt below covers these rooms.
+    syncRoomSubscriptions({ fillWhenLive: false });
     // Frames are handled in order, so the RECEIPT for this last SUBSCRIBE means every room
     // subscription before it is live: whatever is missing now is in the database.
     const receipt = `subscribed-${generation}`;
@@ -493,18 +497,32 @@
     }, SECOND_GAP_FILL_MS);
   }
 
-  function syncRoomSubscriptions() {
+  /**
+   * Subscribes to the rooms of the list. A room subscribed while its history is already on screen
+   * (it just appeared, or the page opened it before the subscription was live) reads the history
+   * again once the server confirms the subscription, so a message sent in between is not lost.
+   */
+  function syncRoomSubscriptions({ fillWhenLive = true } = {}) {
     const client = state.stomp;
     if (!client || !state.connected) return;
-    for (const roomId of state.rooms.keys()) {
-      if (state.roomSubscriptions.has(roomId)) continue;
-      const subscription = client.subscribe(`/topic/room.${roomId}`, (frame) => onRoomFrame(roomId, frame));
-      state.roomSubscriptions.set(roomId, subscription);
-    }
-    for (const [roomId, subscription] of state.roomSubscriptions) {
-      if (state.rooms.has(roomId)) continue;
-      subscription.unsubscribe();
+    const wanted = new Set([...state.rooms.keys()].slice(0, MAX_ROOM_SUBSCRIPTIONS));
+    if (state.view && state.rooms.has(state.view.roomId)) wanted.add(state.view.roomId);
+    // Unsubscribe first, so the count never passes the server's limit on the way.
+    for (const [roomId, entry] of state.roomSubscriptions) {
+      if (wanted.has(roomId)) continue;
+      entry.subscription.unsubscribe();
       state.roomSubscriptions.delete(roomId);
+    }
+    for (const roomId of wanted) {
+      if (state.roomSubscriptions.has(roomId)) continue;
+      const receipt = `room-${roomId}-${state.generation}`;
+      const entry = { subscription: null, live: false };
+      client.watchForReceipt(receipt, () => {
+        entry.live = true;
+        if (fillWhenLive && state.view?.roomId === roomId && state.roomSubscriptions.get(roomId) === entry) void fillGap(state.view);
+      });
+      entry.subscription = client.subscribe(`/topic/room.${roomId}`, (frame) => onRoomFrame(roomId, frame), { receipt });
+      state.roomSubscriptions.set(roomId, entry);
     }
   }
 
@@ -684,6 +702,7 @@
     $('history-status').textContent = 'Loading…';
     const hadUnread = (summary?.unreadCount ?? 0) > 0;
     if (summary) summary.unreadCount = 0;
+    syncRoomSubscriptions();
     renderRooms();
     // Messages from the outbox belong on screen even before the history arrives.
     for (const item of state.outbox.values()) {
