@@ -174,15 +174,17 @@ describe('presence across instances', () => {
 
       await waitFor(() => statusesFor(dave).includes('OFFLINE'), { timeoutMs: TTL_SECONDS * 1000 + 3_000, what: 'OFFLINE after the TTL' });
       const tookMs = Date.now() - killedAt;
-      // Its last refresh was at most a refresh interval (TTL / 3) before the kill.
-      expect(tookMs).toBeLessThanOrEqual(TTL_SECONDS * 1000 + 2 * SWEEP_MS + 500);
+      // The TTL runs from the last refresh, before the kill, and a sweep follows within SWEEP_MS;
+      // the rest is slack for timers on a loaded 2-core CI machine.
+      expect(tookMs).toBeLessThanOrEqual(TTL_SECONDS * 1000 + SWEEP_MS + 800);
       expect(statusesFor(dave)).toEqual(['ONLINE', 'OFFLINE']);
       expect((await databaseStatus(dave)).status).toBe('OFFLINE');
       expect(await onlineIn(one, daveRoom, bob)).toEqual([bob.userId]);
 
-      // Erin's tab on instance 2 lives on: the dead instance's connection lapsed on its own.
+      // Erin's tab on instance 2 lives on while the dead instance's connection lapses on its own
+      // (her connect there came a moment after dave's, so its expiry may be a moment later too).
+      await waitFor(async () => (await liveConnections(erin)) === 1, { timeoutMs: TTL_SECONDS * 1000, what: "erin's dead connection lapsed" });
       expect(statusesFor(erin)).toEqual(['ONLINE']);
-      expect(await liveConnections(erin)).toBe(1);
       expect(await onlineIn(two, erinRoom, bob)).toContain(erin.userId);
       console.info(`presence: a killed instance's user went OFFLINE ${tookMs} ms after SIGKILL (TTL ${TTL_SECONDS} s, sweep ${SWEEP_MS} ms)`);
     } finally {
