@@ -1,0 +1,179 @@
+/**
+ * The orchestrator's handle on its load workers: connections are dealt out round-robin by key,
+ * and every command goes to every worker with its share.
+ */
+import { Worker } from 'node:worker_threads';
+import type {
+  ClientSpec,
+  FanoutDrainResult,
+  FanoutStartResult,
+  IngestResult,
+  OpenResult,
+  PublisherSpec,
+  SubscriberSpec,
+  WorkerCommand,
+  WorkerReply,
+} from './protocol.js';
+
+/** Omit distributed over the union, so each command keeps its own fields. */
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
+
+class LoadWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: Error | undefined;
+
+  constructor() {
+    this.worker = new Worker(new URL('./load-worker-entry.mjs', import.meta.url));
+    this.worker.on('message', (reply: WorkerReply) => {
+      const waiting = this.pending.get(reply.id);
+      if (!waiting) return;
+      this.pending.delete(reply.id);
+      if (reply.ok) waiting.resolve(reply.result);
+      else waiting.reject(new Error(reply.error));
+    });
+    this.worker.on('error', (error) => {
+      this.failure = error;
+      for (const waiting of this.pending.values()) waiting.reject(error);
+      this.pending.clear();
+    });
+  }
+
+  call<T>(command: WithoutId<WorkerCommand>): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      if (this.failure) return reject(new Error(`load worker failed: ${this.failure.message}`));
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.worker.postMessage({ ...command, id });
+    });
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+export class LoadPool {
+  private readonly workers: LoadWorker[];
+
+  constructor(size: number) {
+    this.workers = Array.from({ length: Math.max(1, size) }, () => new LoadWorker());
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  private owner(key: number): number {
+    return key % this.workers.length;
+  }
+
+  private share<T extends { key: number }>(items: T[]): T[][] {
+    const shares: T[][] = this.workers.map(() => []);
+    for (const item of items) shares[this.owner(item.key)]!.push(item);
+    return shares;
+  }
+
+  async open(clients: ClientSpec[], options: { concurrency: number; timeoutMs: number }): Promise<OpenResult & { elapsedMs: number }> {
+    const startedAt = performance.now();
+    const shares = this.share(clients);
+    const perWorker = Math.max(1, Math.ceil(options.concurrency / this.workers.length));
+    const results = await Promise.all(
+      this.workers.map((worker, index) =>
+        worker.call<OpenResult>({ cmd: 'open', clients: shares[index]!, concurrency: perWorker, timeoutMs: options.timeoutMs }),
+      ),
+    );
+    return {
+      opened: results.reduce((sum, result) => sum + result.opened, 0),
+      failed: results.reduce((sum, result) => sum + result.failed, 0),
+      errors: results.flatMap((result) => result.errors).slice(0, 10),
+      connectMs: results.flatMap((result) => result.connectMs),
+      elapsedMs: performance.now() - startedAt,
+    };
+  }
+
+  async fanoutStep(options: {
+    step: number;
+    durationMs: number;
+    bodyBytes: number;
+    ratePerPublisher: number;
+    publishers: PublisherSpec[];
+    subscribers: SubscriberSpec[];
+    drainMs: number;
+  }): Promise<{ sent: Record<number, number>; startedAtMicros: number; sendElapsedMs: number; drain: FanoutDrainResult }> {
+    const publisherShares = this.share(options.publishers);
+    const subscriberShares = this.share(options.subscribers);
+    const started = await Promise.all(
+      this.workers.map((worker, index) =>
+        worker.call<FanoutStartResult>({
+          cmd: 'fanout-start',
+          step: options.step,
+          durationMs: options.durationMs,
+          bodyBytes: options.bodyBytes,
+          ratePerPublisher: options.ratePerPublisher,
+          publishers: publisherShares[index]!,
+          subscribers: subscriberShares[index]!,
+        }),
+      ),
+    );
+    const sent = Object.assign({}, ...started.map((result) => result.sent)) as Record<number, number>;
+    const drains = await Promise.all(
+      this.workers.map((worker) => worker.call<FanoutDrainResult>({ cmd: 'fanout-drain', step: options.step, sent, timeoutMs: options.drainMs })),
+    );
+    const latencies = new Float64Array(drains.reduce((sum, drain) => sum + drain.latencies.length, 0));
+    let offset = 0;
+    for (const drain of drains) {
+      latencies.set(drain.latencies, offset);
+      offset += drain.latencies.length;
+    }
+    return {
+      sent,
+      startedAtMicros: Math.min(...started.map((result) => result.startedAtMicros)),
+      sendElapsedMs: Math.max(...started.map((result) => result.elapsedMs)),
+      drain: {
+        latencies,
+        expected: drains.reduce((sum, drain) => sum + drain.expected, 0),
+        unique: drains.reduce((sum, drain) => sum + drain.unique, 0),
+        duplicates: drains.reduce((sum, drain) => sum + drain.duplicates, 0),
+        stale: drains.reduce((sum, drain) => sum + drain.stale, 0),
+        lastReceiveMicros: Math.max(...drains.map((drain) => drain.lastReceiveMicros)),
+        closedSockets: drains.reduce((sum, drain) => sum + drain.closedSockets, 0),
+        errors: drains.flatMap((drain) => drain.errors).slice(0, 10),
+      },
+    };
+  }
+
+  async ingest(options: { durationMs: number; bodyBytes: number; window: number; publishers: PublisherSpec[]; drainMs: number }): Promise<IngestResult> {
+    const shares = this.share(options.publishers);
+    const results = await Promise.all(
+      this.workers.map((worker, index) => worker.call<IngestResult>({ cmd: 'ingest', ...options, publishers: shares[index]! })),
+    );
+    const active = results.filter((result) => result.sent > 0);
+    const latencies = new Float64Array(results.reduce((sum, result) => sum + result.receiptLatencies.length, 0));
+    let offset = 0;
+    for (const result of results) {
+      latencies.set(result.receiptLatencies, offset);
+      offset += result.receiptLatencies.length;
+    }
+    return {
+      sent: results.reduce((sum, result) => sum + result.sent, 0),
+      receipts: results.reduce((sum, result) => sum + result.receipts, 0),
+      errors: results.flatMap((result) => result.errors).slice(0, 10),
+      firstSendMicros: Math.min(...active.map((result) => result.firstSendMicros)),
+      lastReceiptMicros: Math.max(...active.map((result) => result.lastReceiptMicros)),
+      receiptLatencies: latencies,
+    };
+  }
+
+  async closeAll(): Promise<number> {
+    const closed = await Promise.all(this.workers.map((worker) => worker.call<number>({ cmd: 'close' })));
+    return closed.reduce((sum, count) => sum + count, 0);
+  }
+
+  async terminate(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+}

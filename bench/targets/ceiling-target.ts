@@ -1,0 +1,49 @@
+import { join } from 'node:path';
+import type { SendTemplate } from '../load/stomp-wire.js';
+import { freePort, rssOf, startChild, waitUntilReady, type ManagedChild } from './processes.js';
+import type { MemorySample, Plan, Target } from './target.js';
+
+/** bench/ceiling-server.ts in a process of its own. */
+export function createCeilingTarget(options: { root: string; logDir: string }): Target {
+  let child: ManagedChild | undefined;
+  let port = 0;
+  const notes: string[] = ['bench/ceiling-server.ts: plain ws, forwards each SEND body to the room sockets; no broker, storage or auth'];
+
+  const stats = async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/stats`);
+    return (await response.json()) as { rss: number; heapUsed: number; connections: number };
+  };
+
+  return {
+    name: 'ceiling',
+    label: 'raw ws ceiling',
+    notes,
+    stores: false,
+    get url() {
+      return `ws://127.0.0.1:${port}/ws`;
+    },
+    protocols: ['v12.stomp'],
+    async start() {
+      port = await freePort();
+      child = startChild(process.execPath, ['--import', 'tsx', join(options.root, 'bench/ceiling-server.ts')], {
+        cwd: options.root,
+        env: { ...process.env, PORT: String(port) },
+        logFile: join(options.logDir, 'ceiling.log'),
+      });
+      await waitUntilReady('ceiling server', async () => (await stats()).connections >= 0, { timeoutMs: 20_000, child });
+    },
+    async prepare(_plan: Plan) {},
+    connectHeaders: () => ({}),
+    subscribeDestination: (room) => `/topic/room.${room}`,
+    sendTemplate: (room): SendTemplate => ({ destination: `/topic/room.${room}`, contentType: 'text/plain', prefix: '', suffix: '' }),
+    storedCount: async () => null,
+    async settle() {},
+    async memory(): Promise<MemorySample> {
+      const { heapUsed } = await stats();
+      return { rssBytes: rssOf(child!.pid), heapBytes: heapUsed };
+    },
+    async stop() {
+      await child?.stop(5_000);
+    },
+  };
+}
