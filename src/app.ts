@@ -143,7 +143,10 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
     onProduced: metrics.onProduced,
   });
   const unread = createUnreadCache({ redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.UNREAD_CACHE_TTL_SECONDS, log });
-  const receipts = createReadReceipts(deps, { unread });
+  const receipts = createReadReceipts(deps, {
+    unread,
+    hooks: { onDeadLetter: (record) => metrics.pipeline.onDeadLetter(`${config.KAFKA_GROUP_PREFIX}chat-read-receipts`, record) },
+  });
   const presenceRepository = createPresenceRepository(deps.database.sql);
   const presence: Presence = createPresence({
     redis: deps.redis,
@@ -176,7 +179,10 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   });
   const pipeline = createMessagePipeline(deps, { deliver: realtime.deliverRoomMessage, hooks: { ...metrics.pipeline, afterStore: unread.afterStore } });
   realtime.setFanIn(pipeline.fanIn);
-  const consumerViews = () => pipeline.runners.map((runner) => ({ groupId: runner.groupId, topic: deps.topics.messages, assignment: runner.assignment }));
+  const consumerViews = () => [
+    ...pipeline.runners.map((runner) => ({ groupId: runner.groupId, topic: deps.topics.messages, assignment: runner.assignment })),
+    { groupId: receipts.runner.groupId, topic: deps.topics.readReceipts, assignment: receipts.runner.assignment },
+  ];
   const connections = () => ({ open: realtime.sessions.size, connected: [...realtime.sessions].filter((session) => session.isConnected).length });
   metrics.observe({
     sockets: { open: () => connections().open, connected: () => connections().connected },

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { topicSpecs } from '../../src/kafka/topics.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { bearer, expectError, signup, type SignedUpUser } from '../helpers/http.js';
 import { connectStomp, type TestStompClient } from '../helpers/stomp.js';
@@ -34,6 +35,7 @@ function parsePrometheus(text: string): Sample[] {
   return samples;
 }
 
+const partitionsOf = (topic: string) => topicSpecs(t.app.deps.topics).find((spec) => spec.topic === topic)!.numPartitions;
 const pick = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
   samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
 const total = (samples: Sample[], name: string, labels: Record<string, string> = {}) => pick(samples, name, labels).reduce((sum, sample) => sum + sample.value, 0);
@@ -72,7 +74,8 @@ beforeAll(async () => {
   expect(a.received('/user/queue/errors')[0]!.body).toMatch(/rate limit/);
   await waitFor(() => a.received(topic).length === SENT && b.received(topic).length === SENT, { what: 'deliveries' });
   await t.app.deps.producer.send({ topic: t.app.deps.topics.messages, messages: [{ key: String(roomId), value: 'not json' }] });
-  await waitFor(async () => total(await scrape(), 'chat_kafka_dead_letters_total') === 2, { what: 'two dead letters', timeoutMs: 15_000 });
+  await t.app.deps.producer.send({ topic: t.app.deps.topics.readReceipts, messages: [{ key: String(roomId), value: 'not json' }] });
+  await waitFor(async () => total(await scrape(), 'chat_kafka_dead_letters_total') === 3, { what: 'three dead letters', timeoutMs: 15_000 });
 });
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close()));
@@ -112,15 +115,18 @@ describe('GET /actuator/prometheus', () => {
 
   it('should expose consumer lag per group and owned partition, zero once everything is processed', async () => {
     const groups = [`${isolation.env.KAFKA_GROUP_PREFIX}chat-persistence`, `${isolation.env.KAFKA_GROUP_PREFIX}chat-broadcast`];
+    const receiptsGroup = `${isolation.env.KAFKA_GROUP_PREFIX}chat-read-receipts`;
+    const expectedSeries = 2 * partitionsOf(t.app.deps.topics.messages) + partitionsOf(t.app.deps.topics.readReceipts);
     await waitFor(async () => {
       const lag = pick(await scrape(), 'chat_kafka_consumer_lag');
-      return lag.length === 12 && lag.every((sample) => sample.value === 0);
-    }, { what: 'zero lag on 6 partitions of both groups' });
+      return lag.length === expectedSeries && lag.every((sample) => sample.value === 0);
+    }, { what: `zero lag on ${expectedSeries} partitions of the three groups` });
     const lag = pick(await scrape(), 'chat_kafka_consumer_lag');
     for (const group of groups) {
       expect(lag.filter((sample) => sample.labels.group === group).map((sample) => Number(sample.labels.partition)).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(new Set(lag.filter((sample) => sample.labels.group === group).map((sample) => sample.labels.topic))).toEqual(new Set([t.app.deps.topics.messages]));
     }
-    expect(new Set(lag.map((sample) => sample.labels.topic))).toEqual(new Set([t.app.deps.topics.messages]));
+    expect(lag.filter((sample) => sample.labels.group === receiptsGroup).every((sample) => sample.labels.topic === t.app.deps.topics.readReceipts)).toBe(true);
     // SENT chat messages and the poison record went through both groups.
     for (const group of groups) expect(total(await scrape(), 'chat_kafka_records_processed_total', { group })).toBe(SENT + 1);
   });
@@ -130,6 +136,7 @@ describe('GET /actuator/prometheus', () => {
     for (const group of ['chat-persistence', 'chat-broadcast']) {
       expect(total(samples, 'chat_kafka_dead_letters_total', { group: `${isolation.env.KAFKA_GROUP_PREFIX}${group}`, topic: t.app.deps.topics.messages })).toBe(1);
     }
+    expect(total(samples, 'chat_kafka_dead_letters_total', { group: `${isolation.env.KAFKA_GROUP_PREFIX}chat-read-receipts`, topic: t.app.deps.topics.readReceipts })).toBe(1);
   });
 
   it('should time HTTP requests by route pattern and status, and include default process metrics', async () => {
@@ -163,9 +170,11 @@ describe('GET /actuator/info and /actuator/metrics', () => {
     expect(info).toMatchObject({ name: 'chat-backend', version: '0.1.0', instanceId: t.config.INSTANCE_ID, websocket: { open: 2, connected: 2 } });
     expect(info.uptimeSeconds).toBeGreaterThanOrEqual(0);
     expect(Date.parse(info.startedAt)).toBeLessThanOrEqual(Date.now());
+    const all = (topic: string) => Array.from({ length: partitionsOf(topic) }, (_, index) => index);
     expect(info.kafka.consumers).toEqual([
-      { group: `${isolation.env.KAFKA_GROUP_PREFIX}chat-persistence`, topic: t.app.deps.topics.messages, partitions: [0, 1, 2, 3, 4, 5] },
-      { group: `${isolation.env.KAFKA_GROUP_PREFIX}chat-broadcast`, topic: t.app.deps.topics.messages, partitions: [0, 1, 2, 3, 4, 5] },
+      { group: `${isolation.env.KAFKA_GROUP_PREFIX}chat-persistence`, topic: t.app.deps.topics.messages, partitions: all(t.app.deps.topics.messages) },
+      { group: `${isolation.env.KAFKA_GROUP_PREFIX}chat-broadcast`, topic: t.app.deps.topics.messages, partitions: all(t.app.deps.topics.messages) },
+      { group: `${isolation.env.KAFKA_GROUP_PREFIX}chat-read-receipts`, topic: t.app.deps.topics.readReceipts, partitions: all(t.app.deps.topics.readReceipts) },
     ]);
   });
 
