@@ -97,7 +97,8 @@ function survivableFrame(random: Random, lane: Lane, state: ConnectionState): Bu
   const roll = random.next();
   if (roll < 0.05) return Buffer.from(random.pick(['\n', '\r\n', '\n\n']));
   if (roll < 0.25) {
-    if (state.subscriptions.length >= 90) {
+    // Under the cap of 100 with room for mutants that survived and subscribed untracked.
+    if (state.subscriptions.length >= 80) {
       const id = state.subscriptions.shift()!;
       return serializeFrame('UNSUBSCRIBE', [['id', id], ...receipt, ...extra], undefined, { escape: escape('UNSUBSCRIBE') });
     }
@@ -203,8 +204,13 @@ function hostileFrame(random: Random, lane: Lane, state: ConnectionState): Buffe
       return state.subscriptions.length > 0
         ? serializeFrame('SUBSCRIBE', [['id', state.subscriptions[0]!], ['destination', '/topic/presence']])
         : serializeFrame('SUBSCRIBE', [['destination', '/topic/presence']]);
-    default:
-      return mutate(random, survivableFrame(random, lane, { ...state, subscriptions: [...state.subscriptions] }));
+    default: {
+      // The mutant may survive and subscribe, so its id is used up; the tracked list stays as it was.
+      const scratch = { ...state, subscriptions: [...state.subscriptions] };
+      const frame = mutate(random, survivableFrame(random, lane, scratch));
+      state.nextId = scratch.nextId;
+      return frame;
+    }
   }
 }
 
@@ -231,6 +237,11 @@ class FuzzSocket {
   parseError: Error | undefined;
   private waiter: (() => void) | undefined;
   private readonly parser = createStompParser({ commands: SERVER_COMMANDS, onFrame: (frame) => this.frames.push(frame) });
+
+  /** A 1.0 server writes headers unescaped, so the client must read them with the session version. */
+  set version(version: StompVersion) {
+    this.parser.version = version;
+  }
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer) => {
@@ -368,6 +379,7 @@ async function connectForFuzz(random: Random, lane: Lane, tally: Tally): Promise
   }
   const connected = socket.frames.find((frame) => frame.command === 'CONNECTED')!;
   const state: ConnectionState = { version: header(connected, 'version') as StompVersion, subscriptions: ['errors'], nextId: 0 };
+  socket.version = state.version;
   socket.send(serializeFrame('SUBSCRIBE', [['id', 'errors'], ['destination', '/user/queue/errors'], ['receipt', 'errors-queue']], undefined, { escape: headerEscaping(state.version, 'SUBSCRIBE') }), random);
   tally.frames += 1;
   if ((await socket.until(() => socket.hasReceipt('errors-queue'), 5000)) !== 'answered') {
@@ -395,7 +407,8 @@ function settle(socket: FuzzSocket, outcome: Outcome, hostile: boolean, tally: T
     if (last?.command !== 'ERROR' || !header(last, 'message')) tally.violations.push(`${phase}: close ${code} without an ERROR first`);
     else {
       const message = header(last, 'message')!;
-      tally.errorMessages.set(message.replace(/".*"|\d+/g, '…'), (tally.errorMessages.get(message.replace(/".*"|\d+/g, '…')) ?? 0) + 1);
+      const kind = message.replace(/".*"|\d+/g, '…');
+      tally.errorMessages.set(kind, (tally.errorMessages.get(kind) ?? 0) + 1);
       if (message === 'internal error') tally.violations.push(`${phase}: internal error`);
     }
   } else if (code !== 1000) {
