@@ -259,10 +259,14 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
 
   async function startConsumer(): Promise<void> {
     consumer = options.kafka.consumer({
-      // Chat wants latency: the broker answers a fetch as soon as one record is there, and the
-      // client does not wait to fill a batch.
-      'fetch.wait.max.ms': 10,
+      // Latency comes from fetch.min.bytes=1: the broker answers a waiting fetch the moment one
+      // record arrives. fetch.wait.max.ms only bounds an idle long-poll, so a tiny value buys no
+      // latency and costs idle requests (measured: same delivery p50 at 10 and 500 ms, ~60% more
+      // idle CPU at 10); 100 ms keeps newly assigned partitions joining the next fetch quickly.
+      'fetch.wait.max.ms': 100,
       'fetch.min.bytes': 1,
+      // A batch is whatever has arrived, never waited for; large, so a backlog after a restart
+      // is stored in few transactions.
       'js.consumer.max.batch.size': options.maxBatchSize ?? 200,
       'socket.connection.setup.timeout.ms': 5_000,
       // A member that dies without leaving (SIGKILL) loses its partitions after this long.

@@ -2,13 +2,15 @@ import type { Kafka, Producer } from './kafka-client.js';
 
 /**
  * The one producer an instance uses. Idempotent with acks=all, so a retried produce never
- * duplicates and an acknowledged write survives a broker restart. A short linger lets the
- * messages of one busy moment share a request without holding a lone SEND back noticeably.
- * `message.timeout.ms` bounds how long a SEND waits for Kafka before its client is told it failed.
+ * duplicates and an acknowledged write survives a broker restart. No linger: a chat SEND is
+ * usually alone, and every millisecond of linger is a millisecond on its RECEIPT (measured: p50
+ * 1.7 ms at 0 against 3.9 ms at 2). Busy moments batch anyway, since messages queue up while the
+ * idempotent producer's 5 requests are in flight. `message.timeout.ms` bounds how long a SEND
+ * waits for Kafka before its client is told it failed.
  */
 export function createProducer(kafka: Kafka): Producer {
   const producer = kafka.producer({
-    'linger.ms': 2,
+    'linger.ms': 0,
     'message.timeout.ms': 15_000,
     'socket.connection.setup.timeout.ms': 5_000,
     kafkaJS: { idempotent: true, acks: -1, allowAutoTopicCreation: false },
