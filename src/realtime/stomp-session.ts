@@ -376,6 +376,10 @@ export class StompSession implements Subscriber {
     } catch (error) {
       throw new FatalStompError((error as Error).message);
     }
+    // Set before authenticating, so a refusal is already written the way this client reads frames.
+    this.version = version;
+    this.parser.version = version;
+    this.escape = headerEscaping(version, 'MESSAGE');
     const token =
       bearerToken(headerIgnoringCase(frame, 'authorization')) ??
       bearerToken(header(frame, 'passcode')) ??
@@ -390,9 +394,6 @@ export class StompSession implements Subscriber {
     }
     if (this.state !== 'connecting') return;
 
-    this.version = version;
-    this.parser.version = version;
-    this.escape = headerEscaping(version, 'MESSAGE');
     const server = { outgoingMs: this.limits.heartbeatFloorMs, incomingMs: this.limits.heartbeatFloorMs };
     const negotiated = negotiateHeartbeat(clientHeartbeat, server, { floorMs: this.limits.heartbeatFloorMs });
     this.heartbeat = { sendEveryMs: negotiated.sendEveryMs, expectEveryMs: negotiated.expectEveryMs };

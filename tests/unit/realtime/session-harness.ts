@@ -34,8 +34,12 @@ export class FakeSocket implements SessionTransport {
     },
   });
 
+  /** Everything written, as the bytes went out. */
+  readonly written: Buffer[] = [];
+
   send(frame: Buffer): void {
     if (this.closedWith || this.terminated) throw new Error('write after close');
+    this.written.push(frame);
     this.parser.push(frame);
   }
   close(code: number, reason: string): void {

@@ -86,6 +86,13 @@ describe('StompSession CONNECT', () => {
     expect(h.registry.remove(h.session, 'a\\b:c')).toBe('/topic/presence');
   });
 
+  it('should write the refusal of a 1.0 CONNECT without 1.2 escaping', async () => {
+    const h = harness();
+    await h.push(frame('CONNECT', { 'accept-version': '1.0', passcode: 'wrong', receipt: 'a:b' }));
+    expect(Buffer.concat(h.socket.written).toString()).toContain('\nreceipt-id:a:b\n');
+    expect(h.socket.closedWith?.code).toBe(1008);
+  });
+
   it('should refuse a client that offers no version in common', async () => {
     const h = harness();
     await h.push(connectFrame({ 'accept-version': '2.0' }));
