@@ -16,6 +16,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LoadPool } from './load/load-pool.js';
+import { describeCpu } from './report/cpu.js';
 import { renderMarkdown } from './report/markdown.js';
 import type { BenchResults, GoalCheck, TargetResult } from './report/results.js';
 import { round } from './report/stats.js';
@@ -137,7 +138,7 @@ async function runTarget(target: Target, pool: LoadPool): Promise<TargetResult> 
       log(`${target.label}: ingest`);
       result.ingest = await runIngest(target, pool, plan, ingestOptions, 0);
       const ingest = result.ingest;
-      log(`  ingest: sent ${ingest.sent}, receipts ${ingest.receipts} (${ingest.receiptsPerSecond}/s), stored ${ingest.stored ?? 'n/a'} (${ingest.storedPerSecond ?? 'n/a'}/s)${ingest.held ? '' : ` -> not held ${ingest.error ?? ingest.errors.join('; ')}`}`);
+      log(`  ingest: sent ${ingest.sent}, receipts ${ingest.receipts} (${ingest.receiptsPerSecond}/s), stored ${ingest.stored ?? 'n/a'} (${ingest.storedPerSecond ?? 'n/a'}/s); CPU s ${describeCpu(ingest.cpu)}${ingest.held ? '' : ` -> not held ${ingest.error ?? ingest.errors.join('; ')}`}`);
       await target.settle();
     }
     if (workloads.has('connections')) {

@@ -1,3 +1,4 @@
+import { describeCpu } from './cpu.js';
 import type { BenchResults, TargetResult } from './results.js';
 
 const number = (value: number | null | undefined, digits = 0) =>
@@ -6,12 +7,12 @@ const ratio = (value: number | null) => (value === null ? '–' : `${value.toFix
 const mib = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? '–' : `${(bytes / 1024 / 1024).toFixed(0)} MiB`);
 
 function fanoutRows(target: TargetResult): string[] {
-  if (target.error) return [`| ${target.label} | – | – | – | – | – | – | – | – | did not run: ${target.error.split('\n')[0]} |`];
+  if (target.error) return [`| ${target.label} | – | – | – | – | – | – | – | – | did not run: ${target.error.split('\n')[0]} | |`];
   if (!target.fanout) return [];
-  if (target.fanout.error) return [`| ${target.label} | – | – | – | – | – | – | – | – | ${target.fanout.error} |`];
+  if (target.fanout.error) return [`| ${target.label} | – | – | – | – | – | – | – | – | ${target.fanout.error} | |`];
   return target.fanout.steps.map((step) => {
     const latency = step.latency;
-    return `| ${target.label} | ${number(step.offeredRate)} | ${number(step.sentRate)} | ${number(step.deliveredPerSecond)} | ${number(latency?.p50, 2)} | ${number(latency?.p90, 2)} | ${number(latency?.p99, 2)} | ${number(latency?.max, 1)} | ${number(step.lost)} | ${step.held ? 'held' : `**no**: ${step.reason}`} |`;
+    return `| ${target.label} | ${number(step.offeredRate)} | ${number(step.sentRate)} | ${number(step.deliveredPerSecond)} | ${number(latency?.p50, 2)} | ${number(latency?.p90, 2)} | ${number(latency?.p99, 2)} | ${number(latency?.max, 1)} | ${number(step.lost)} | ${step.held ? 'held' : `**no**: ${step.reason}`} | ${describeCpu(step.cpu)} |`;
   });
 }
 
@@ -66,21 +67,21 @@ export function renderMarkdown(results: BenchResults, plotFile: string): string 
   lines.push('');
   lines.push('Latency is end to end, from the send timestamp in the body to the MESSAGE at the subscriber, in ms.');
   lines.push('');
-  lines.push('| target | offered SEND/s | sent/s | delivered msg/s | p50 | p90 | p99 | max | lost | held |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  lines.push('| target | offered SEND/s | sent/s | delivered msg/s | p50 | p90 | p99 | max | lost | held | CPU seconds during the step |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
   for (const target of results.targets) lines.push(...fanoutRows(target));
   lines.push('');
   lines.push(`## Ingest: ${options.ingest.connections} connections × ${options.ingest.window} SENDs with a receipt outstanding, ${options.ingest.durationMs / 1000} s`);
   lines.push('');
-  lines.push('| target | sent | RECEIPTs | stored rows | RECEIPTs/s | stored/s | RECEIPT p50 / p99 ms | all acknowledged (and stored) |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  lines.push('| target | sent | RECEIPTs | stored rows | RECEIPTs/s | stored/s | RECEIPT p50 / p99 ms | all acknowledged (and stored) | CPU seconds |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
   for (const target of results.targets) {
     const ingest = target.ingest;
     if (!ingest) continue;
     const storedCell = ingest.stored === null ? 'not stored' : number(ingest.stored);
     const note = ingest.error ?? (ingest.held ? 'yes' : `**no** ${ingest.errors.slice(0, 2).join('; ')}`);
     lines.push(
-      `| ${target.label} | ${number(ingest.sent)} | ${number(ingest.receipts)} | ${storedCell} | ${number(ingest.receiptsPerSecond)} | ${number(ingest.storedPerSecond)} | ${number(ingest.receiptLatency?.p50, 1)} / ${number(ingest.receiptLatency?.p99, 1)} | ${note} |`,
+      `| ${target.label} | ${number(ingest.sent)} | ${number(ingest.receipts)} | ${storedCell} | ${number(ingest.receiptsPerSecond)} | ${number(ingest.storedPerSecond)} | ${number(ingest.receiptLatency?.p50, 1)} / ${number(ingest.receiptLatency?.p99, 1)} | ${note} | ${describeCpu(ingest.cpu)} |`,
     );
   }
   lines.push('');

@@ -42,6 +42,7 @@ export function createCeilingTarget(options: { root: string; logDir: string }): 
       const { heapUsed } = await stats();
       return { rssBytes: rssOf(child!.pid), heapBytes: heapUsed };
     },
+    pid: () => child?.pid,
     async stop() {
       await child?.stop(5_000);
     },

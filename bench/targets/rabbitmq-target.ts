@@ -79,6 +79,7 @@ export function createRabbitTarget(options: { url: string; neededFiles: number }
       const total = Number(await erlangEval('erlang:memory(total).').catch(() => 'NaN'));
       return { rssBytes: rssOf(pid!), heapBytes: Number.isFinite(total) ? total : null };
     },
+    pid: () => pid,
     async stop() {},
   };
 }

@@ -132,7 +132,10 @@ export function createServiceTarget(options: ServiceTargetOptions): Target {
       notes.push(
         `RATE_LIMIT_MESSAGES_PER_SECOND=${BENCH_RATE_LIMIT} and AUTH_RATE_LIMIT_PER_MINUTE=${BENCH_RATE_LIMIT} (defaults 10 and 30 would measure the abuse limits); LOG_LEVEL=warn; its own database chat_bench_${suffix}, Kafka prefix ${topicPrefix}`,
       );
-      child = startChild(process.execPath, args, { cwd: options.root, env, logFile: join(options.logDir, 'service.log') });
+      // e.g. BENCH_SERVICE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where the time goes.
+      const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      if (nodeArgs.length) notes.push(`node options for the service: ${nodeArgs.join(' ')}`);
+      child = startChild(process.execPath, [...nodeArgs, ...args], { cwd: options.root, env, logFile: join(options.logDir, 'service.log') });
       await waitUntilReady('service', async () => (await fetch(`${baseUrl}/actuator/health`)).status === 200, { timeoutMs: 90_000, child });
       sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
     },
@@ -211,6 +214,8 @@ export function createServiceTarget(options: ServiceTargetOptions): Target {
       }
       return { rssBytes, heapBytes };
     },
+
+    pid: () => child?.pid,
 
     async stop() {
       await child?.stop(30_000);

@@ -40,6 +40,8 @@ export interface Target {
   /** Waits until work queued by earlier workloads is done, so the next one starts clean. */
   settle(): Promise<void>;
   memory(): Promise<MemorySample>;
+  /** The process whose CPU time counts as the target's; undefined before start. */
+  pid(): number | undefined;
   stop(): Promise<void>;
 }
 

@@ -7,6 +7,7 @@
  */
 import type { LoadPool } from '../load/load-pool.js';
 import type { PublisherSpec, SubscriberSpec } from '../load/protocol.js';
+import { cpuSince, cpuSnapshot, describeCpu, type CpuUsage } from '../report/cpu.js';
 import { round, summarize, type LatencySummary } from '../report/stats.js';
 import { roomOfPublisher, roomOfSubscriber, type Plan, type Target } from '../targets/target.js';
 import { clientSpec } from './clients.js';
@@ -37,6 +38,8 @@ export interface FanoutStep {
   latency: LatencySummary | null;
   closedSockets: number;
   errors: string[];
+  /** CPU seconds per process group during the step (sending and draining). */
+  cpu: CpuUsage;
   held: boolean;
   /** Why a step did not hold. */
   reason?: string;
@@ -92,6 +95,7 @@ export async function runFanout(target: Target, pool: LoadPool, plan: Plan, opti
   const runStep = async (rate: number, durationMs: number, drainMs: number): Promise<FanoutStep> => {
     stepNumber += 1;
     const ratePerPublisher = rate / plan.publishers;
+    const cpuBefore = cpuSnapshot(target.pid());
     const outcome = await pool.fanoutStep({
       step: stepNumber,
       durationMs,
@@ -101,6 +105,7 @@ export async function runFanout(target: Target, pool: LoadPool, plan: Plan, opti
       subscribers: subscribersFor(ratePerPublisher, durationMs),
       drainMs,
     });
+    const cpu = cpuSince(cpuBefore, target.pid());
     const sent = Object.values(outcome.sent).reduce((sum, count) => sum + count, 0);
     const { drain } = outcome;
     const latency = summarize(drain.latencies);
@@ -117,6 +122,7 @@ export async function runFanout(target: Target, pool: LoadPool, plan: Plan, opti
       latency,
       closedSockets: drain.closedSockets,
       errors: drain.errors,
+      cpu,
       held: false,
     };
     if (lost > 0) step.reason = `${lost} of ${drain.expected} deliveries missing ${drainMs} ms after the last SEND`;
@@ -163,5 +169,5 @@ export async function runFanout(target: Target, pool: LoadPool, plan: Plan, opti
 
 function describe(step: FanoutStep): string {
   const latency = step.latency ? `p50 ${step.latency.p50} p90 ${step.latency.p90} p99 ${step.latency.p99} max ${step.latency.max} ms` : 'no deliveries';
-  return `  fan-out ${step.offeredRate} SEND/s: sent ${step.sentRate}/s, delivered ${step.deliveredPerSecond}/s, ${latency}, lost ${step.lost}${step.held ? '' : ` -> not held (${step.reason})`}`;
+  return `  fan-out ${step.offeredRate} SEND/s: sent ${step.sentRate}/s, delivered ${step.deliveredPerSecond}/s, ${latency}, lost ${step.lost}; CPU s ${describeCpu(step.cpu)}${step.held ? '' : ` -> not held (${step.reason})`}`;
 }

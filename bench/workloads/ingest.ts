@@ -6,6 +6,7 @@
  */
 import type { LoadPool } from '../load/load-pool.js';
 import { monotonicMicros } from '../load/stomp-wire.js';
+import { cpuSince, cpuSnapshot, type CpuUsage } from '../report/cpu.js';
 import { round, summarize, type LatencySummary } from '../report/stats.js';
 import type { Plan, Target } from '../targets/target.js';
 import { clientSpec } from './clients.js';
@@ -34,6 +35,8 @@ export interface IngestResult {
   receiptLatency: LatencySummary | null;
   /** Every RECEIPT came back, no ERROR, and (service) every row is stored. */
   held: boolean;
+  /** CPU seconds per process group from the first SEND until everything was acknowledged and stored. */
+  cpu?: CpuUsage;
   errors: string[];
   error?: string;
 }
@@ -61,6 +64,7 @@ export async function runIngest(target: Target, pool: LoadPool, plan: Plan, opti
   }
   try {
     const before = (await target.storedCount(rooms)) ?? 0;
+    const cpuBefore = cpuSnapshot(target.pid());
     const outcome = await pool.ingest({
       durationMs: options.durationMs,
       bodyBytes: options.bodyBytes,
@@ -93,6 +97,7 @@ export async function runIngest(target: Target, pool: LoadPool, plan: Plan, opti
     } else {
       result.rate = result.receiptsPerSecond;
     }
+    result.cpu = cpuSince(cpuBefore, target.pid());
     result.held = outcome.receipts === outcome.sent && outcome.errors.length === 0 && (!target.stores || result.stored === outcome.receipts);
     return result;
   } finally {
