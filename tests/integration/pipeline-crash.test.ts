@@ -71,6 +71,7 @@ describe('an instance killed mid-stream', () => {
     clients.push(sender);
     await sender.subscribe('/user/queue/errors');
     let killed: Promise<ExitStatus> | undefined;
+    let killedAt = 0;
     let receipts = 0;
     const beforeKill = await streamSends(sender, {
       roomId,
@@ -78,7 +79,10 @@ describe('an instance killed mid-stream', () => {
       window: 50,
       onReceipt: () => {
         receipts += 1;
-        if (receipts === KILL_AFTER_RECEIPTS) killed = first.kill('SIGKILL');
+        if (receipts === KILL_AFTER_RECEIPTS) {
+          killedAt = Date.now();
+          killed = first.kill('SIGKILL');
+        }
       },
       timeoutMs: 60_000,
     });
@@ -97,6 +101,7 @@ describe('an instance killed mid-stream', () => {
       // The killed member holds its partitions until its session times out (10 s).
       { timeoutMs: 45_000, intervalMs: 200, what: `all ${receipted.length} receipted messages stored` },
     );
+    const caughtUpAfterMs = Date.now() - killedAt;
     const storedAfterRestart = await storedKeys(roomId);
     // Acknowledged ones all; perhaps some whose RECEIPT died with the instance; nothing never sent.
     const sentBeforeKill = new Set(beforeKill.sent);
@@ -122,7 +127,8 @@ describe('an instance killed mid-stream', () => {
 
     await annotate(
       `before the kill: ${beforeKill.sent.length} sent, ${receipted.length} got a RECEIPT, ${beforeKill.unanswered.length} unanswered; ` +
-        `after the restart: ${storedAfterRestart.size} stored (each once), ${resend.length} resent with their keys; ` +
+        `after the restart: ${storedAfterRestart.size} stored (each once) ${(caughtUpAfterMs / 1000).toFixed(1)} s after the kill, ` +
+        `${resend.length} resent with their keys; ` +
         `end: ${rows.length} rows, unread ${unread!.unread_count}`,
     );
   });
