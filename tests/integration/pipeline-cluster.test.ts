@@ -26,9 +26,10 @@ beforeAll(async () => {
   expect(room.statusCode, room.body).toBe(201);
   roomId = room.json().roomId;
 });
+let twoClosed = false;
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close()));
-  await Promise.all([one?.close(), two?.close()]);
+  await Promise.all([one?.close(), twoClosed ? undefined : two?.close()]);
   await cleanupTestEnv(isolation, one?.app);
 });
 
@@ -115,5 +116,24 @@ describe('message pipeline across two instances', () => {
     // The instance still subscribed keeps delivering.
     await a.sendWithReceipt('/app/chat.send', { roomId: groupId, content: 'still here' });
     await waitFor(() => a.received(topic).length === 1, { what: 'delivery after the other instance left' });
+  });
+  it('should hand every partition to the remaining instance at once when the other stops cleanly', async () => {
+    const stoppedAt = Date.now();
+    twoClosed = true;
+    await two.close();
+    for (const runner of one.app.pipeline.runners) {
+      // Well inside session.timeout.ms (10 s): the stopped instance left its groups rather than vanishing.
+      await waitFor(() => partitionsOf(one, runner.groupId).length === 6, { timeoutMs: 8_000, what: `${runner.groupId} all on node-1` });
+    }
+    const movedAfterMs = Date.now() - stoppedAt;
+    expect(movedAfterMs).toBeLessThan(8_000);
+
+    const a = await connect(one, alice);
+    await a.subscribe(`/topic/room.${roomId}`);
+    const receipt = await a.sendWithReceipt('/app/chat.send', { roomId, content: 'after node-2 left' });
+    await waitFor(() => a.received(`/topic/room.${roomId}`).length === 1, { what: 'delivery by node-1 alone' });
+    await waitFor(async () => (await one.app.deps.database.sql`select 1 from messages where message_key = ${receipt['message-key']!}`).length === 1, {
+      what: 'stored by node-1 alone',
+    });
   });
 });
