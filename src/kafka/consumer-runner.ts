@@ -2,13 +2,14 @@
  * Runs one consumer group over one topic with the delivery rules every group of this service
  * shares (SPEC §7):
  * - offsets are committed by hand, only after the work for them is done;
- * - a batch is first handled whole (one transaction, one pipeline); if that fails, its records are
- *   handled one at a time so one bad record cannot hold the others back;
+ * - a batch is first handled whole (one transaction, one pipeline); if a record in it is at
+ *   fault, its records are handled one at a time so one bad record cannot hold the others back;
  * - a record that keeps failing is retried `attempts` times, `backoffMs` apart, then published to
  *   the dead-letter topic with Spring-style `kafka_dlt-*` headers, logged, and committed past;
- * - a transient failure (the database or Redis is away) is not the record's fault: it is retried
- *   until the dependency is back, never dead-lettered;
- * - stop() lets the batch in hand finish, commits, and leaves the group so partitions move at once.
+ * - a transient failure (the database or Redis is away) is not the records' fault: the batch is
+ *   retried whole until the dependency is back, never dead-lettered;
+ * - stop() lets the batch in hand finish, commits, and leaves the group so partitions move at
+ *   once; a consumer still connecting to an unreachable broker is not waited for.
  */
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Logger } from '../logger.js';
