@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client.js';
 import type { Admin } from '../kafka/kafka-client.js';
-import { withTimeout } from '../kafka/kafka-client.js';
+import { withTimeout } from '../with-timeout.js';
 import type { RedisClient } from '../redis/redis-client.js';
 
 export type ComponentStatus = { status: 'UP' } | { status: 'DOWN'; error: string };

@@ -13,7 +13,8 @@
  */
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Logger } from '../logger.js';
-import { withTimeout, type Consumer, type Kafka, type KafkaMessage, type Producer } from './kafka-client.js';
+import { withTimeout } from '../with-timeout.js';
+import type { Consumer, Kafka, KafkaMessage, Producer } from './kafka-client.js';
 
 export interface ConsumedRecord {
   topic: string;

@@ -33,21 +33,3 @@ export function createKafka(options: { brokers: string[]; clientId: string; log:
     },
   });
 }
-
-/** Rejects when `promise` has not settled within `ms`; librdkafka's own connect waits ~30 s against a dead broker. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  // If the deadline wins, the original promise may still reject later; that must not surface as
-  // an unhandled rejection.
-  promise.catch(() => {});
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

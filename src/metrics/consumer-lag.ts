@@ -1,5 +1,6 @@
 import { KafkaJS } from '@confluentinc/kafka-javascript';
-import { withTimeout, type Admin } from '../kafka/kafka-client.js';
+import type { Admin } from '../kafka/kafka-client.js';
+import { withTimeout } from '../with-timeout.js';
 
 /** One consumer group of this instance and the partitions Kafka gave it. */
 export interface ConsumerView {

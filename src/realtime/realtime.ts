@@ -13,6 +13,9 @@ import type { MembershipCache } from './membership-cache.js';
 import type { RoomFanIn } from './room-fanin.js';
 import { StompSession, type SessionLimits, type SessionServices, type SessionUser } from './stomp-session.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
+import { withTimeout } from '../with-timeout.js';
+
+const SUBSCRIBE_CONFIRM_TIMEOUT_MS = 5_000;
 
 export interface RealtimeHooks {
   onConnected?(session: StompSession): void;
@@ -71,6 +74,14 @@ export function createRealtime(deps: RealtimeDeps) {
       if (destination.kind === 'room' && !(await deps.membership.isMember(destination.roomId, user.userId))) {
         throw forbidden(`not a member of room ${destination.roomId}`);
       }
+    },
+    async subscribed(destination: Destination) {
+      if (destination.kind !== 'room' || !fanIn) return;
+      // Bounded: with Redis away the SUBSCRIBE is queued until it returns, and the session's other
+      // frames must not wait that long.
+      await withTimeout(fanIn.join(destination.roomId), SUBSCRIBE_CONFIRM_TIMEOUT_MS, 'redis subscribe').catch((error: unknown) =>
+        deps.log.warn({ err: error, roomId: destination.roomId }, 'room subscription not confirmed by redis in time'),
+      );
     },
     async send(session, destination, frame) {
       const user = session.user!;

@@ -102,6 +102,8 @@ export interface SessionServices {
   authenticate(token: string): Promise<SessionUser>;
   /** Throws a FORBIDDEN AppError when the user may not subscribe there. */
   authorizeSubscribe(user: SessionUser, destination: Destination): Promise<void>;
+  /** Settles once messages for a newly subscribed destination reach this instance. */
+  subscribed?(destination: Destination): Promise<void>;
   send(session: StompSession, destination: Destination, frame: StompFrame): Promise<SendAccepted>;
   onConnected?(session: StompSession): void;
   onClosed?(session: StompSession): void;
@@ -162,6 +164,7 @@ export class StompSession implements Subscriber {
   lastReceivedAt = Date.now();
   lastSentAt = Date.now();
   lastProbedAt = 0;
+  private draining = false;
 
   private state: State = 'awaiting-connect';
   private readonly parser: StompParser;
@@ -288,6 +291,9 @@ export class StompSession implements Subscriber {
 
   /** Settles once every SEND handed on so far is durable or has failed (and been answered). */
   async drain(): Promise<void> {
+    // From here on a SEND is refused rather than produced: its RECEIPT could not reach the client
+    // before the socket closes, so the client resends it elsewhere instead.
+    this.draining = true;
     await this.framesHandled();
     await Promise.allSettled([...this.inFlight]);
   }
@@ -433,6 +439,9 @@ export class StompSession implements Subscriber {
     if (!this.options.registry.add(this, id, destinationName)) {
       throw new FatalStompError('duplicate subscription id', id);
     }
+    // The RECEIPT promises the client it will not miss what is sent next, so it waits until
+    // this instance really receives the destination's traffic (the Redis SUBSCRIBE is confirmed).
+    await this.options.services.subscribed?.(destination);
     this.receipt(frame);
   }
 
@@ -450,6 +459,7 @@ export class StompSession implements Subscriber {
     if (!destination) throw new FatalStompError('unknown destination', destinationName);
     let accepted: SendAccepted;
     try {
+      if (this.draining) throw new AppError('UNAVAILABLE', 'server is shutting down; reconnect and send again');
       accepted = await this.options.services.send(this, destination, frame);
     } catch (error) {
       return this.rejectSend(error, frame);

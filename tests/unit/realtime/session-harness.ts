@@ -84,7 +84,14 @@ export function deferred(): Deferred {
 export const ALICE: SessionUser = { userId: 42, email: 'alice@example.com', nickname: 'alice' };
 export const GOOD_TOKEN = 'good-token';
 
-export function harness(options: { limits?: Partial<SessionLimits>; queryToken?: string; authenticate?: SessionServices['authenticate'] } = {}) {
+export function harness(
+  options: {
+    limits?: Partial<SessionLimits>;
+    queryToken?: string;
+    authenticate?: SessionServices['authenticate'];
+    subscribed?: SessionServices['subscribed'];
+  } = {},
+) {
   const socket = new FakeSocket();
   const registry = new SubscriptionRegistry('test-node');
   const sends: { body: string; durable: Deferred }[] = [];
@@ -100,6 +107,7 @@ export function harness(options: { limits?: Partial<SessionLimits>; queryToken?:
     async authorizeSubscribe(_user, destination) {
       if (destination.kind === 'room' && destination.roomId !== 1) throw forbidden(`not a member of room ${destination.roomId}`);
     },
+    subscribed: options.subscribed,
     async send(_session, _destination, frame): Promise<SendAccepted> {
       const body = frame.body.toString('utf8');
       if (body === 'invalid') throw new AppError('VALIDATION', 'content: must not be empty');

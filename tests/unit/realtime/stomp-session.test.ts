@@ -208,6 +208,33 @@ describe('StompSession frames after CONNECT', () => {
     expect(h.closedCalls()).toBe(1);
   });
 
+  it('should hold a SUBSCRIBE RECEIPT until the destination\'s traffic reaches this instance', async () => {
+    const confirmed = deferred();
+    const h = await connected({ subscribed: () => confirmed.promise });
+    h.session.receive(frame('SUBSCRIBE', { id: 'sub-0', destination: '/topic/room.1', receipt: 'r-1' }));
+    await vi.waitFor(() => expect(h.registry.subscriberCount('/topic/room.1')).toBe(1));
+    expect(h.socket.commands()).toEqual(['CONNECTED']);
+    confirmed.resolve();
+    await h.session.framesHandled();
+    expect(h.socket.commands()).toEqual(['CONNECTED', 'RECEIPT']);
+  });
+
+  it('should refuse SENDs that arrive once draining began, while earlier ones still get their RECEIPTs', async () => {
+    const h = await connected();
+    await h.push(frame('SUBSCRIBE', { id: 'errors', destination: '/user/queue/errors' }));
+    await h.push(frame('SEND', { destination: '/app/chat.send', receipt: 's-1' }, 'before'));
+    const drained = h.session.drain();
+    await h.push(frame('SEND', { destination: '/app/chat.send', receipt: 's-2' }, 'after'));
+    expect(h.sends.map((send) => send.body)).toEqual(['before']);
+    const refusal = h.socket.last('MESSAGE');
+    expect(JSON.parse(refusal.body.toString())).toMatchObject({ code: 'UNAVAILABLE', receiptId: 's-2' });
+
+    h.sends[0]!.durable.resolve();
+    await drained;
+    const receipts = h.socket.frames.filter((f) => f.command === 'RECEIPT').map((receipt) => header(receipt, 'receipt-id'));
+    expect(receipts).toEqual(['s-1']);
+  });
+
   it('should send the RECEIPTs of in-flight SENDs before the RECEIPT of a DISCONNECT', async () => {
     const h = await connected();
     // Not `push`: the DISCONNECT is only handled once these SENDs are durable.
