@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { decodeJsonRecord } from '../kafka/record-json.js';
 
 export const messageTypes = ['TEXT', 'IMAGE', 'SYSTEM'] as const;
 export const MAX_CONTENT_LENGTH = 4000;
@@ -32,22 +33,7 @@ export function encodeChatMessage(message: ChatMessage): string {
   });
 }
 
-export class PoisonRecordError extends Error {
-  override name = 'PoisonRecordError';
-}
-
-/** Parses a record value; anything unreadable is the record's own fault, never worth waiting for. */
+/** Parses a `chat.messages` record value; anything unreadable is a PoisonRecordError. */
 export function decodeChatMessage(value: Buffer | string | null): ChatMessage {
-  if (value === null) throw new PoisonRecordError('record has no value');
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString());
-  } catch (error) {
-    throw new PoisonRecordError(`value is not JSON: ${(error as Error).message}`);
-  }
-  const parsed = chatMessageSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new PoisonRecordError(`invalid chat message: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
-  }
-  return parsed.data;
+  return decodeJsonRecord(chatMessageSchema, value, 'chat message');
 }

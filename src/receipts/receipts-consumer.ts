@@ -2,7 +2,7 @@ import { isTransientDatabaseError } from '../db/transient.js';
 import type { ConsumedRecord, RecordHandler } from '../kafka/consumer-runner.js';
 import type { Logger } from '../logger.js';
 import { roomChannel } from '../messages/broadcast-consumer.js';
-import { PoisonRecordError } from '../messages/chat-message.js';
+import { decodeJsonRecord, PoisonRecordError } from '../kafka/record-json.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import type { UnreadCache } from '../unread/unread-cache.js';
 import { encodeReadEvent } from './read-event.js';
@@ -20,18 +20,11 @@ export class ReceiptRejectedError extends Error {
 }
 
 export function decodeReadReceipt(value: Buffer | null): ReadReceiptRecord {
-  if (value === null) throw new PoisonRecordError('record has no value');
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString());
-  } catch (error) {
-    throw new PoisonRecordError(`value is not JSON: ${(error as Error).message}`);
+  const record = decodeJsonRecord(readReceiptRecordSchema, value, 'read receipt');
+  if (record.lastReadMessageId === undefined && record.lastReadMessageKey === undefined) {
+    throw new PoisonRecordError('invalid read receipt: names no message');
   }
-  const parsed = readReceiptRecordSchema.safeParse(json);
-  if (!parsed.success || (parsed.data.lastReadMessageId === undefined && parsed.data.lastReadMessageKey === undefined)) {
-    throw new PoisonRecordError('invalid read receipt');
-  }
-  return parsed.data;
+  return record;
 }
 
 /**
