@@ -1,8 +1,11 @@
 /**
  * The orchestrator's handle on its load workers: connections are dealt out round-robin by key,
- * and every command goes to every worker with its share.
+ * and every command goes to every worker with its share. Workers are processes rather than
+ * threads: each has its own open-files limit (the hard limit here is 20,000 per process, which a
+ * single process holding 20,000 client sockets would hit) and its own event loop and heap.
  */
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type {
   ClientSpec,
   FanoutDrainResult,
@@ -21,13 +24,18 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 
 class LoadWorker {
-  private readonly worker: Worker;
+  private readonly worker: ChildProcess;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | undefined;
 
   constructor() {
-    this.worker = new Worker(new URL('./load-worker-entry.mjs', import.meta.url));
+    // Structured-clone IPC ('advanced') carries latency samples as Float64Arrays, not JSON.
+    this.worker = fork(fileURLToPath(new URL('./load-worker.ts', import.meta.url)), [], {
+      execArgv: ['--import', 'tsx'],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.worker.on('message', (reply: WorkerReply) => {
       const waiting = this.pending.get(reply.id);
       if (!waiting) return;
@@ -35,11 +43,13 @@ class LoadWorker {
       if (reply.ok) waiting.resolve(reply.result);
       else waiting.reject(new Error(reply.error));
     });
-    this.worker.on('error', (error) => {
+    const fail = (error: Error) => {
       this.failure = error;
       for (const waiting of this.pending.values()) waiting.reject(error);
       this.pending.clear();
-    });
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code, signal) => fail(new Error(`load worker exited (${signal ?? code})`)));
   }
 
   call<T>(command: WithoutId<WorkerCommand>): Promise<T> {
@@ -47,12 +57,20 @@ class LoadWorker {
     return new Promise<T>((resolve, reject) => {
       if (this.failure) return reject(new Error(`load worker failed: ${this.failure.message}`));
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.worker.postMessage({ ...command, id });
+      this.worker.send({ ...command, id });
     });
   }
 
-  terminate(): Promise<number> {
-    return this.worker.terminate();
+  get pid(): number | undefined {
+    return this.worker.pid;
+  }
+
+  terminate(): Promise<void> {
+    if (this.worker.exitCode !== null || this.worker.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.worker.once('exit', () => resolve());
+      this.worker.kill('SIGTERM');
+    });
   }
 }
 
@@ -65,6 +83,11 @@ export class LoadPool {
 
   get size(): number {
     return this.workers.length;
+  }
+
+  /** The worker processes, so their CPU time counts as the load generator's. */
+  pids(): number[] {
+    return this.workers.map((worker) => worker.pid).filter((pid): pid is number => pid !== undefined);
   }
 
   private owner(key: number): number {

@@ -1,10 +1,10 @@
 /**
- * A load worker (worker_threads): holds a share of the benchmark's STOMP connections and does what
+ * A load worker (a child process of the orchestrator, so its sockets count against its own
+ * open-files limit rather than the orchestrator's): holds a share of the benchmark's STOMP connections and does what
  * the orchestrator asks with them: open, publish at a fixed rate while recording deliveries, or
  * push SENDs through a window of outstanding receipts. Everything on the hot path is string
  * concatenation and indexOf; nothing is parsed that the measurement does not need.
  */
-import { parentPort } from 'node:worker_threads';
 import WebSocket from 'ws';
 import type {
   ClientSpec,
@@ -29,8 +29,10 @@ import {
   type IncomingFrame,
 } from './stomp-wire.js';
 
-if (!parentPort) throw new Error('load-worker must run in a worker thread');
-const port = parentPort;
+if (!process.send) throw new Error('load-worker must be started with an IPC channel (child_process.fork)');
+const reply = (message: WorkerReply) => process.send!(message);
+// The orchestrator is gone: nothing left to measure for.
+process.on('disconnect', () => process.exit(0));
 
 /** A growable Float64Array: millions of latency samples without boxing each number. */
 class Samples {
@@ -376,13 +378,9 @@ async function run(command: WorkerCommand): Promise<unknown> {
   }
 }
 
-port.on('message', (command: WorkerCommand) => {
+process.on('message', (command: WorkerCommand) => {
   run(command).then(
-    (result) => {
-      const reply: WorkerReply = { id: command.id, ok: true, result };
-      const transfer = result && typeof result === 'object' && 'latencies' in result ? [(result as FanoutDrainResult).latencies.buffer] : [];
-      port.postMessage(reply, transfer as ArrayBuffer[]);
-    },
-    (error: unknown) => port.postMessage({ id: command.id, ok: false, error: (error as Error).message } satisfies WorkerReply),
+    (result) => reply({ id: command.id, ok: true, result }),
+    (error: unknown) => reply({ id: command.id, ok: false, error: (error as Error).message }),
   );
 });

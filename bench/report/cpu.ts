@@ -11,10 +11,15 @@ const TICKS_PER_SECOND = 100;
 export type CpuGroup = 'target' | 'generator' | 'kafka' | 'postgres' | 'redis' | 'other';
 export type CpuSnapshot = { at: number; processes: Map<number, { group: CpuGroup; ticks: number }> };
 export type CpuUsage = Record<CpuGroup, number> & { wallSeconds: number };
+/** Which processes are the target and which the load generator (orchestrator and its workers). */
+export interface CpuOwners {
+  target: number | undefined;
+  generator: number[];
+}
 
-function classify(pid: number, targetPid: number | undefined, comm: string): CpuGroup {
-  if (pid === targetPid) return 'target';
-  if (pid === process.pid) return 'generator';
+function classify(pid: number, owners: CpuOwners, comm: string): CpuGroup {
+  if (pid === owners.target) return 'target';
+  if (owners.generator.includes(pid)) return 'generator';
   if (comm === 'postgres') return 'postgres';
   if (comm === 'redis-server') return 'redis';
   if (comm === 'java') {
@@ -27,7 +32,7 @@ function classify(pid: number, targetPid: number | undefined, comm: string): Cpu
   return 'other';
 }
 
-export function cpuSnapshot(targetPid: number | undefined): CpuSnapshot {
+export function cpuSnapshot(owners: CpuOwners): CpuSnapshot {
   const processes = new Map<number, { group: CpuGroup; ticks: number }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -44,7 +49,7 @@ export function cpuSnapshot(targetPid: number | undefined): CpuSnapshot {
     const fields = stat.slice(close + 2).split(' ');
     // After comm: state is field 3 of the man page, utime 14 and stime 15 → indices 11 and 12 here.
     const used = Number(fields[11]) + Number(fields[12]);
-    processes.set(Number(entry), { group: classify(Number(entry), targetPid, comm), ticks: used });
+    processes.set(Number(entry), { group: classify(Number(entry), owners, comm), ticks: used });
   }
   return { at: performance.now(), processes };
 }
@@ -59,8 +64,8 @@ export function describeCpu(usage: CpuUsage | undefined): string {
  * CPU seconds per group between `from` and now. A process started in between counts whole; one
  * that ended in between is missing (its last ticks are unknown), so "other" is a lower bound.
  */
-export function cpuSince(from: CpuSnapshot, targetPid: number | undefined): CpuUsage {
-  const to = cpuSnapshot(targetPid);
+export function cpuSince(from: CpuSnapshot, owners: CpuOwners): CpuUsage {
+  const to = cpuSnapshot(owners);
   const ticks: Record<CpuGroup, number> = { target: 0, generator: 0, kafka: 0, postgres: 0, redis: 0, other: 0 };
   for (const [pid, now] of to.processes) ticks[now.group] += now.ticks - (from.processes.get(pid)?.ticks ?? 0);
   const seconds = (group: CpuGroup) => Math.max(0, Math.round((ticks[group] / TICKS_PER_SECOND) * 100) / 100);

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { SendTemplate } from '../load/stomp-wire.js';
+import { openInspector, type InspectorSession } from './inspector.js';
 import { freePort, rssOf, startChild, waitUntilReady, type ManagedChild } from './processes.js';
 import type { MemorySample, Plan, Target } from './target.js';
 
@@ -7,6 +8,8 @@ import type { MemorySample, Plan, Target } from './target.js';
 export function createCeilingTarget(options: { root: string; logDir: string }): Target {
   let child: ManagedChild | undefined;
   let port = 0;
+  let inspectPort = 0;
+  let inspector: Promise<InspectorSession> | undefined;
   const notes: string[] = ['bench/ceiling-server.ts: plain ws, forwards each SEND body to the room sockets; no broker, storage or auth'];
 
   const stats = async () => {
@@ -25,7 +28,8 @@ export function createCeilingTarget(options: { root: string; logDir: string }): 
     protocols: ['v12.stomp'],
     async start() {
       port = await freePort();
-      child = startChild(process.execPath, ['--import', 'tsx', join(options.root, 'bench/ceiling-server.ts')], {
+      inspectPort = await freePort();
+      child = startChild(process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, '--import', 'tsx', join(options.root, 'bench/ceiling-server.ts')], {
         cwd: options.root,
         env: { ...process.env, PORT: String(port) },
         logFile: join(options.logDir, 'ceiling.log'),
@@ -39,11 +43,13 @@ export function createCeilingTarget(options: { root: string; logDir: string }): 
     storedCount: async () => null,
     async settle() {},
     async memory(): Promise<MemorySample> {
-      const { heapUsed } = await stats();
-      return { rssBytes: rssOf(child!.pid), heapBytes: heapUsed };
+      inspector ??= openInspector(inspectPort);
+      const heapBytes = await inspector.then((session) => session.heapUsedAfterGc()).catch(() => null);
+      return { rssBytes: rssOf(child!.pid), heapBytes };
     },
     pid: () => child?.pid,
     async stop() {
+      void inspector?.then((session) => session.close()).catch(() => {});
       await child?.stop(5_000);
     },
   };

@@ -76,7 +76,8 @@ export function createRabbitTarget(options: { url: string; neededFiles: number }
     storedCount: async () => null,
     async settle() {},
     async memory(): Promise<MemorySample> {
-      const total = Number(await erlangEval('erlang:memory(total).').catch(() => 'NaN'));
+      // Collected first, like the Node targets, so the figure is live memory rather than garbage.
+      const total = Number(await erlangEval('[erlang:garbage_collect(P) || P <- erlang:processes()], erlang:memory(total).').catch(() => 'NaN'));
       return { rssBytes: rssOf(pid!), heapBytes: Number.isFinite(total) ? total : null };
     },
     pid: () => pid,

@@ -17,7 +17,7 @@ export type UserRef = { role: 'subscriber' | 'publisher'; index: number };
 
 export interface MemorySample {
   rssBytes: number;
-  /** JS heap in use (Node) or the Erlang VM's allocated memory (RabbitMQ); null when unknown. */
+  /** JS heap in use after a full GC (Node), or the Erlang VM's memory after a GC (RabbitMQ); null when unknown. */
   heapBytes: number | null;
 }
 

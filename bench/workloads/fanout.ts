@@ -91,11 +91,12 @@ export async function runFanout(target: Target, pool: LoadPool, plan: Plan, opti
     }));
   };
 
+  const owners = () => ({ target: target.pid(), generator: [process.pid, ...pool.pids()] });
   let stepNumber = 0;
   const runStep = async (rate: number, durationMs: number, drainMs: number): Promise<FanoutStep> => {
     stepNumber += 1;
     const ratePerPublisher = rate / plan.publishers;
-    const cpuBefore = cpuSnapshot(target.pid());
+    const cpuBefore = cpuSnapshot(owners());
     const outcome = await pool.fanoutStep({
       step: stepNumber,
       durationMs,
@@ -105,7 +106,7 @@ export async function runFanout(target: Target, pool: LoadPool, plan: Plan, opti
       subscribers: subscribersFor(ratePerPublisher, durationMs),
       drainMs,
     });
-    const cpu = cpuSince(cpuBefore, target.pid());
+    const cpu = cpuSince(cpuBefore, owners());
     const sent = Object.values(outcome.sent).reduce((sum, count) => sum + count, 0);
     const { drain } = outcome;
     const latency = summarize(drain.latencies);

@@ -64,7 +64,8 @@ export async function runIngest(target: Target, pool: LoadPool, plan: Plan, opti
   }
   try {
     const before = (await target.storedCount(rooms)) ?? 0;
-    const cpuBefore = cpuSnapshot(target.pid());
+    const owners = () => ({ target: target.pid(), generator: [process.pid, ...pool.pids()] });
+    const cpuBefore = cpuSnapshot(owners());
     const outcome = await pool.ingest({
       durationMs: options.durationMs,
       bodyBytes: options.bodyBytes,
@@ -97,7 +98,7 @@ export async function runIngest(target: Target, pool: LoadPool, plan: Plan, opti
     } else {
       result.rate = result.receiptsPerSecond;
     }
-    result.cpu = cpuSince(cpuBefore, target.pid());
+    result.cpu = cpuSince(cpuBefore, owners());
     result.held = outcome.receipts === outcome.sent && outcome.errors.length === 0 && (!target.stores || result.stored === outcome.receipts);
     return result;
   } finally {
