@@ -134,7 +134,8 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   const users = createUsersRepository(deps.database.db);
   const auth = createAuthService({ users, tokens });
 
-  const membership = createMembershipCache({ sql: deps.database.sql });
+  const roomsRepository = createRoomsRepository(deps.database.sql);
+  const membership = createMembershipCache({ lookup: roomsRepository.isMember });
   const publisher = createMessagePublisher({
     producer: deps.producer,
     topic: deps.topics.messages,
@@ -246,7 +247,6 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   });
   await app.register(authRoutes, { auth, perMinute: config.AUTH_RATE_LIMIT_PER_MINUTE });
   await app.register(usersRoutes, { users, authenticate });
-  const roomsRepository = createRoomsRepository(deps.database.sql);
   // Unread counts are read through the Redis cache; PostgreSQL stays the source of truth.
   const rooms = createRoomsService({
     rooms: { ...roomsRepository, unreadCounts: unread.readThrough(roomsRepository.unreadCounts) },

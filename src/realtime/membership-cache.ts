@@ -1,5 +1,3 @@
-import type { Sql } from '../db/client.js';
-
 /**
  * Room membership as the STOMP layer asks it: on every SUBSCRIBE and every SEND. Positive answers
  * are cached for a short while (members are never removed from a room today, and a new member is
@@ -7,11 +5,14 @@ import type { Sql } from '../db/client.js';
  */
 export interface MembershipCache {
   isMember(roomId: number, userId: number): Promise<boolean>;
-  /** Drop what is known about a room, e.g. after its members changed. */
-  forgetRoom(roomId: number): void;
 }
 
-export function createMembershipCache(deps: { sql: Sql; ttlMs?: number; maxEntries?: number }): MembershipCache {
+export function createMembershipCache(deps: {
+  /** The source of truth, asked on a miss. */
+  lookup: (roomId: number, userId: number) => Promise<boolean>;
+  ttlMs?: number;
+  maxEntries?: number;
+}): MembershipCache {
   const ttlMs = deps.ttlMs ?? 60_000;
   const maxEntries = deps.maxEntries ?? 100_000;
   const known = new Map<string, number>();
@@ -21,18 +22,13 @@ export function createMembershipCache(deps: { sql: Sql; ttlMs?: number; maxEntri
       const key = `${roomId}:${userId}`;
       const until = known.get(key);
       if (until !== undefined && until > Date.now()) return true;
-      const rows = await deps.sql`select 1 from chat_room_members where room_id = ${roomId} and user_id = ${userId}`;
-      if (rows.length === 0) {
+      if (!(await deps.lookup(roomId, userId))) {
         known.delete(key);
         return false;
       }
       if (known.size >= maxEntries) known.clear();
       known.set(key, Date.now() + ttlMs);
       return true;
-    },
-    forgetRoom(roomId) {
-      const prefix = `${roomId}:`;
-      for (const key of known.keys()) if (key.startsWith(prefix)) known.delete(key);
     },
   };
 }
