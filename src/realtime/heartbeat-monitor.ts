@@ -3,7 +3,9 @@ import type { StompSession } from './stomp-session.js';
 /**
  * One timer for all sessions instead of two per session (STOMP 1.2 "Heart-beating"): every tick it
  * sends the heart-beats that are due, drops clients that have been silent too long, and refuses
- * connections that never completed CONNECT (otherwise an idle socket would hold a slot forever).
+ * connections that never completed CONNECT (otherwise an idle socket would hold a slot forever)
+ * and clients stuck in the middle of a frame (a pinged WebSocket answers by itself, so neither
+ * heart-beats nor probes catch a client that sends half a frame and stalls).
  * A client is given `graceFactor` times its negotiated interval (browsers throttle timers in
  * background tabs) before it is dropped. A client that negotiated no heart-beats is probed with a
  * WebSocket ping after `idleProbeMs` of silence (every WebSocket answers pings by itself), so a
@@ -20,6 +22,10 @@ export function createHeartbeatMonitor(options: {
   const graceFactor = options.graceFactor ?? 2;
   const idleProbeMs = options.idleProbeMs ?? 30_000;
   const check = (session: StompSession, now: number) => {
+    if (session.frameOverdue(now)) {
+      session.refuseIncompleteFrame();
+      return;
+    }
     if (session.isConnecting) {
       if (now > session.connectDeadline) session.refuseUnconnected('CONNECT not received in time');
       return;

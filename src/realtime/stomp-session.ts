@@ -15,7 +15,8 @@
  * - Every write checks the socket's backlog: a client that does not read is cut off, not buffered.
  * - Heart-beats are what the client asks for, raised to a floor (the server can beat that often,
  *   so the spec's MAX() lands on the client's value); a connection still without CONNECTED at its
- *   deadline is refused. heartbeat-monitor.ts runs both clocks.
+ *   deadline is refused, and so is a frame not complete `frameTimeoutMs` after its first byte.
+ *   heartbeat-monitor.ts runs these clocks.
  * - A SEND RECEIPT means durable; a DISCONNECT RECEIPT follows the RECEIPTs of the SENDs before it.
  * - Nothing a client sends is evaluated; headers are only compared and parsed as data.
  */
@@ -78,6 +79,12 @@ export interface SessionLimits {
   connectTimeoutMs: number;
   /** How long a closing session waits for the RECEIPTs of SENDs still in flight (Kafka down). */
   maxReceiptWaitMs: number;
+  /**
+   * A frame must arrive whole within this of its first byte. Without it a client that sends half
+   * a frame and then a byte now and then (slowloris), or none while answering pings, holds its
+   * session and its buffered bytes forever.
+   */
+  frameTimeoutMs: number;
 }
 
 export const DEFAULT_SESSION_LIMITS: SessionLimits = {
@@ -88,6 +95,7 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   heartbeatFloorMs: 1_000,
   connectTimeoutMs: 10_000,
   maxReceiptWaitMs: 10_000,
+  frameTimeoutMs: 30_000,
 };
 
 /** What a SEND handler returns once the message is handed on: `durable` settles when it is safe. */
@@ -164,6 +172,8 @@ export class StompSession implements Subscriber {
   lastReceivedAt = Date.now();
   lastSentAt = Date.now();
   lastProbedAt = 0;
+  /** When the first byte of a frame still incomplete arrived; undefined between frames. */
+  private frameStartedAt: number | undefined;
   private draining = false;
 
   private state: State = 'awaiting-connect';
@@ -182,6 +192,7 @@ export class StompSession implements Subscriber {
     this.parser = createStompParser({
       ...this.limits.parser,
       onFrame: (frame) => {
+        this.frameStartedAt = undefined;
         this.adoptVersionEarly(frame);
         this.enqueue(frame);
       },
@@ -218,6 +229,8 @@ export class StompSession implements Subscriber {
     this.lastReceivedAt = Date.now();
     try {
       this.parser.push(chunk);
+      // A frame left unfinished by this chunk began in it, unless it was already under way.
+      if (this.parser.inFrame) this.frameStartedAt ??= this.lastReceivedAt;
     } catch (error) {
       if (isStompProtocolError(error)) {
         this.options.services.onRejected?.(`protocol:${error.code}`);
@@ -266,6 +279,18 @@ export class StompSession implements Subscriber {
     if (this.state === 'closed') return;
     this.closed();
     this.options.transport.close(code, closeReason(reason));
+  }
+
+  /** A frame has been arriving for longer than `frameTimeoutMs`. */
+  frameOverdue(now: number): boolean {
+    return this.frameStartedAt !== undefined && now - this.frameStartedAt > this.limits.frameTimeoutMs;
+  }
+
+  /** Refuses a client stuck in the middle of a frame: ERROR, then a policy close. */
+  refuseIncompleteFrame(): void {
+    if (this.state === 'closed') return;
+    this.options.services.onRejected?.('frame-timeout');
+    this.fail(new FatalStompError('frame not completed in time', `a frame must arrive whole within ${this.limits.frameTimeoutMs} ms of its first byte`, 1008));
   }
 
   /** Refuses a connection that never completed CONNECT: ERROR, then a policy close. */

@@ -130,6 +130,11 @@ export class StompParser {
     return this.lineBytes + bodyHeld + this.body.length;
   }
 
+  /** A frame's first byte has arrived and its NULL has not: the peer owes the rest of it. */
+  get inFrame(): boolean {
+    return this.frameBytes > 0;
+  }
+
   /** True once an error has killed the parser. */
   get failed(): boolean {
     return this.failure !== undefined;
