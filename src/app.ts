@@ -100,6 +100,9 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // Every body this API takes is JSON; Fastify's built-in text/plain parser would hand a string to
+  // the schema (a confusing 400) where the honest answer is 415.
+  app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
   const startedAt = new Date();
   const metrics = createMetrics();
@@ -130,8 +133,8 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const tokens = createTokenService(app);
-  const authenticate = createAuthenticate(tokens);
   const users = createUsersRepository(deps.database.db);
+  const authenticate = createAuthenticate(tokens, { userExists: async (userId) => (await users.findById(userId)) !== null });
   const auth = createAuthService({ users, tokens });
 
   const roomsRepository = createRoomsRepository(deps.database.sql);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableText, STORABLE_TEXT_MESSAGE } from '../db/storable-text.js';
 
 export const emailSchema = z
   .string()
@@ -9,7 +10,7 @@ export const emailSchema = z
 export const signupBodySchema = z.object({
   email: emailSchema,
   password: z.string().min(8, 'must be at least 8 characters').max(200),
-  nickname: z.string().trim().min(1, 'must not be empty').max(50),
+  nickname: z.string().trim().min(1, 'must not be empty').max(50).refine(isStorableText, STORABLE_TEXT_MESSAGE),
 });
 
 export const loginBodySchema = z.object({

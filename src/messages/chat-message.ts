@@ -1,8 +1,23 @@
 import { z } from 'zod';
+import { isStorableText, STORABLE_TEXT_MESSAGE } from '../db/storable-text.js';
 import { decodeJsonRecord } from '../kafka/record-json.js';
 
 export const messageTypes = ['TEXT', 'IMAGE', 'SYSTEM'] as const;
 export const MAX_CONTENT_LENGTH = 4000;
+
+/** Code points, not UTF-16 units: an emoji is one character to the person typing it. */
+const characters = (text: string) => [...text].length;
+
+/**
+ * A message's content, checked by the same rule where a SEND is accepted and where its record is
+ * read back from Kafka: a consumer stricter than the publisher would dead-letter messages that
+ * already got their RECEIPT (4,000 letters with spaces around them passed the one, not the other).
+ */
+export const contentSchema = z
+  .string()
+  .refine((text) => text.trim().length > 0, 'must not be empty')
+  .refine((text) => characters(text.trim()) <= MAX_CONTENT_LENGTH, `must be at most ${MAX_CONTENT_LENGTH} characters`)
+  .refine(isStorableText, STORABLE_TEXT_MESSAGE);
 
 /**
  * The value of a `chat.messages` record, and the body of the MESSAGE frame subscribers get
@@ -13,7 +28,7 @@ export const chatMessageSchema = z.object({
   roomId: z.number().int().positive(),
   senderId: z.number().int().positive(),
   senderNickname: z.string(),
-  content: z.string().min(1).max(MAX_CONTENT_LENGTH),
+  content: contentSchema,
   type: z.enum(messageTypes),
   timestamp: z.iso.datetime({ offset: true }),
 });

@@ -5,17 +5,11 @@ import type { Producer } from '../kafka/kafka-client.js';
 import type { Logger } from '../logger.js';
 import type { MembershipCache } from '../realtime/membership-cache.js';
 import type { SlidingWindowLimiter } from '../realtime/rate-limiter.js';
-import { encodeChatMessage, MAX_CONTENT_LENGTH, messageTypes, type ChatMessage } from './chat-message.js';
-
-/** Code points, not UTF-16 units: an emoji is one character to the person typing it. */
-const characters = (text: string) => [...text].length;
+import { contentSchema, encodeChatMessage, messageTypes, type ChatMessage } from './chat-message.js';
 
 export const sendBodySchema = z.object({
   roomId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-  content: z
-    .string()
-    .refine((text) => text.trim().length > 0, 'must not be empty')
-    .refine((text) => characters(text.trim()) <= MAX_CONTENT_LENGTH, `must be at most ${MAX_CONTENT_LENGTH} characters`),
+  content: contentSchema,
   type: z.enum(messageTypes).default('TEXT'),
   messageKey: z.uuid().optional(),
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableText, STORABLE_TEXT_MESSAGE } from '../db/storable-text.js';
 
 /**
  * An id as it arrives in a path or query string. Plain decimal only: `Number()` would happily
@@ -19,7 +20,7 @@ export const directRoomBodySchema = z.object({
 });
 
 export const groupRoomBodySchema = z.object({
-  name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+  name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(isStorableText, STORABLE_TEXT_MESSAGE),
   memberIds: z.array(z.number().int().positive()),
 });
 

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { userSchema } from '../auth/auth-schemas.js';
 import { bearerSecurity, type Authenticate } from '../auth/authenticate.js';
+import { isStorableText, STORABLE_TEXT_MESSAGE } from '../db/storable-text.js';
 import { unauthorized } from '../errors.js';
 import type { UsersRepository } from './users-repository.js';
 
@@ -27,7 +28,7 @@ export async function usersRoutes(app: FastifyInstance, options: { users: UsersR
       summary: 'Find people by nickname or email prefix',
       security: bearerSecurity,
       querystring: z.object({
-        query: z.string().trim().max(100).default(''),
+        query: z.string().trim().max(100).refine(isStorableText, STORABLE_TEXT_MESSAGE).default(''),
         size: z.coerce.number().int().min(1).max(100).default(20),
         cursor: z.string().regex(/^[1-9]\d{0,15}$/, 'must be a positive integer').transform(Number).optional(),
       }),
