@@ -112,7 +112,7 @@ function makeTarget(name: string): Target {
     case 'rabbitmq':
       return createRabbitTarget({
         url: process.env.RABBITMQ_WEB_STOMP_URL ?? 'ws://127.0.0.1:15674/ws',
-        neededFiles: connectionsOptions.connections + 4096,
+        neededSockets: connectionsOptions.connections,
       });
     case 'ceiling':
       return createCeilingTarget({ root: ROOT, logDir });
@@ -146,7 +146,7 @@ async function runTarget(target: Target, pool: LoadPool): Promise<TargetResult> 
       result.connections = await runConnections(target, pool, plan, connectionsOptions);
       const connections = result.connections;
       log(
-        `  connections: reached ${connections.reached}/${connections.requested} at ${connections.connectPerSecond}/s; RSS ${connections.rssPerConnectionKiB} KiB/conn, heap ${connections.heapPerConnectionKiB ?? 'n/a'} KiB/conn${connections.errors.length ? `; errors: ${connections.errors.slice(0, 2).join('; ')}` : ''}`,
+        `  connections: reached ${connections.reached}/${connections.attempted}${connections.attempted < connections.requested ? ` (capped from ${connections.requested})` : ''} at ${connections.connectPerSecond}/s; RSS ${connections.rssPerConnectionKiB} KiB/conn, heap ${connections.heapPerConnectionKiB ?? 'n/a'} KiB/conn${connections.errors.length ? `; errors: ${connections.errors.slice(0, 2).join('; ')}` : ''}`,
       );
     }
   } catch (error) {
@@ -200,9 +200,9 @@ function checkGoals(targets: TargetResult[], comparison: BenchResults['compariso
 
 async function main(): Promise<void> {
   const limit = openFilesLimit('self');
-  const neededFiles = connectionsOptions.connections + 1024;
+  const neededFiles = Math.ceil(connectionsOptions.connections / workers) + 1024;
   if (workloads.has('connections') && limit && limit.soft < neededFiles) {
-    log(`warning: open-files limit ${limit.soft} < ${neededFiles}; run through bench/bench.sh (npm run bench) so it is raised`);
+    log(`warning: open-files limit ${limit.soft} < ${neededFiles} per load worker; run through bench/bench.sh (npm run bench), which raises it, or use more --workers`);
   }
   log(`${smoke ? 'smoke' : 'full'} run: targets ${targetNames.join(', ')}; workloads ${[...workloads].join(', ')}; load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
   const loadAverageStart = loadavg().map((value) => round(value, 2));

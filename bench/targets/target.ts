@@ -40,6 +40,8 @@ export interface Target {
   /** Waits until work queued by earlier workloads is done, so the next one starts clean. */
   settle(): Promise<void>;
   memory(): Promise<MemorySample>;
+  /** Most connections the target is configured to take, when it says (RabbitMQ's socket budget). */
+  maxConnections?(): number | undefined;
   /** The process whose CPU time counts as the target's; undefined before start. */
   pid(): number | undefined;
   stop(): Promise<void>;

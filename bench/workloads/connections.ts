@@ -18,6 +18,8 @@ export interface ConnectionsOptions {
 
 export interface ConnectionsResult {
   requested: number;
+  /** Fewer than requested when the target says it cannot take more (RabbitMQ's socket budget). */
+  attempted: number;
   reached: number;
   failed: number;
   connectPerSecond: number;
@@ -36,7 +38,8 @@ export async function runConnections(target: Target, pool: LoadPool, plan: Plan,
   await sleep(options.idleMs);
   const before = await target.memory();
   const subscribers = plan.rooms * plan.subscribersPerRoom;
-  const clients = Array.from({ length: options.connections }, (_, index) =>
+  const count = Math.min(options.connections, target.maxConnections?.() ?? Number.POSITIVE_INFINITY);
+  const clients = Array.from({ length: count }, (_, index) =>
     clientSpec(target, index, { role: 'subscriber', index: index % subscribers }, target.subscribeDestination(roomOfSubscriber(plan, index % subscribers))),
   );
   try {
@@ -46,6 +49,7 @@ export async function runConnections(target: Target, pool: LoadPool, plan: Plan,
     const per = (delta: number) => round(delta / Math.max(1, opened.opened) / 1024, 2);
     return {
       requested: options.connections,
+      attempted: count,
       reached: opened.opened,
       failed: opened.failed,
       connectPerSecond: round(opened.opened / (opened.elapsedMs / 1000), 0),
