@@ -275,7 +275,8 @@ describe('faults under steady traffic (private PostgreSQL, Redis and Kafka; two 
       const takenOverMs = Date.now() - killedAt;
       await waitFor(() => watchers[0]!.connects >= 2 && watchers[0]!.isReady, { timeoutMs: 20_000, what: 'the watcher of the killed instance reconnected' });
       await waitFor(() => traffic.senders.every((sender) => sender.isReady), { timeoutMs: 20_000, what: 'every sender connected again' });
-      return { partitionsMovedAfterMs: takenOverMs, reconnectedAfterMs: Date.now() - killedAt };
+      const resubscribedAt = watchers[0]!.readyAt.find((at) => at > killedAt)!;
+      return { partitionsMovedAfterMs: takenOverMs, watcherResubscribedAfterMs: resubscribedAt - killedAt };
     });
     expectNothingAcknowledgedLost(result);
     const moved = result.delivered[watchers[0]!.name]!;

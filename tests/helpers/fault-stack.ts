@@ -17,8 +17,10 @@ import { waitFor } from './wait.js';
  * it refuses to run as root), `redis-server` without persistence, and one KRaft Kafka node run
  * from the jars scripts/stack.mjs already resolved. Everything is created fresh on `start`.
  *
- * Ports: FAULTS_PG_PORT (35432), FAULTS_REDIS_PORT (36379), FAULTS_KAFKA_PORT (39092; the
- * controller listens on the next port).
+ * Ports: FAULTS_PG_PORT (15432), FAULTS_REDIS_PORT (16379), FAULTS_KAFKA_PORT (19092; the
+ * controller listens on the next port). They sit below Linux's ephemeral range (32768-60999):
+ * a port in it can be taken at any moment as the local end of some outgoing connection, which
+ * on a busy test machine made a listen there fail now and then.
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -27,9 +29,9 @@ const STACK_KAFKA_LIBS = join(ROOT, '.stack', 'kafka', 'libs');
 const KAFKA_ASSETS = join(ROOT, 'scripts', 'kafka');
 
 export const FAULT_PORTS = {
-  postgres: Number(process.env.FAULTS_PG_PORT ?? 35432),
-  redis: Number(process.env.FAULTS_REDIS_PORT ?? 36379),
-  kafka: Number(process.env.FAULTS_KAFKA_PORT ?? 39092),
+  postgres: Number(process.env.FAULTS_PG_PORT ?? 15432),
+  redis: Number(process.env.FAULTS_REDIS_PORT ?? 16379),
+  kafka: Number(process.env.FAULTS_KAFKA_PORT ?? 19092),
 };
 
 type StopMode = 'graceful' | 'crash';
@@ -80,8 +82,8 @@ async function requireFreePorts(ports: number[]): Promise<void> {
   for (const port of ports) if (!(await portFree(port))) taken.push(port);
   if (taken.length) {
     throw new Error(
-      `fault stack: port(s) ${taken.join(', ')} already in use on 127.0.0.1; another fault run, or a leftover of one, holds them ` +
-        '(set FAULTS_PG_PORT / FAULTS_REDIS_PORT / FAULTS_KAFKA_PORT to move the private services)',
+      `fault stack: port(s) ${taken.join(', ')} already in use on 127.0.0.1 by another program or fault run; ` +
+        'set FAULTS_PG_PORT / FAULTS_REDIS_PORT / FAULTS_KAFKA_PORT to move the private services',
     );
   }
 }

@@ -243,6 +243,8 @@ export class Watcher {
   readonly filledKeys = new Set<string>();
   /** Close times of its connections, to tell "connected throughout" from "reconnected". */
   readonly closes: number[] = [];
+  /** When each (re)connection had all its SUBSCRIBE RECEIPTs. */
+  readonly readyAt: number[] = [];
   connects = 0;
   gapFills = 0;
   private ready = false;
@@ -286,6 +288,7 @@ export class Watcher {
         confirmed += 1;
         if (confirmed < this.roomIds.length) return;
         this.ready = true;
+        this.readyAt.push(Date.now());
         // Only now: a message sent after the RECEIPTs comes live, one before is in the database or on its way.
         if (reconnect) this.filling = this.filling.then(() => this.fillGap().catch(() => {}));
       });
