@@ -15,8 +15,11 @@ export const BENCH_RATE_LIMIT = 1_000_000;
 export interface ServiceTargetOptions {
   root: string;
   logDir: string;
-  /** `compiled`: `npm run build`, then node dist/src/main.js; `tsx`: node --import tsx src/main.ts. */
-  runtime: 'compiled' | 'tsx';
+  /**
+   * `compiled`: `npm run build`, then node dist/src/main.js; `prebuilt`: dist/ as it is (for
+   * trying a setting in the compiled output without touching src/); `tsx`: node --import tsx src/main.ts.
+   */
+  runtime: 'compiled' | 'prebuilt' | 'tsx';
   databaseUrl: string;
   redisUrl: string;
   kafkaBrokers: string;
@@ -79,6 +82,10 @@ export function createServiceTarget(options: ServiceTargetOptions): Target {
   }
 
   async function chooseRuntime(): Promise<string[]> {
+    if (options.runtime === 'prebuilt') {
+      notes.push('runtime: prebuilt dist/src/main.js, not rebuilt for this run');
+      return [join(options.root, 'dist/src/main.js')];
+    }
     if (options.runtime === 'compiled') {
       const build = await runCommand(process.execPath, [join(options.root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
         cwd: options.root,
