@@ -1,7 +1,8 @@
 /**
  * Runs one consumer group over one topic with the delivery rules every group of this service
  * shares (SPEC §7):
- * - offsets are committed by hand, only after the work for them is done;
+ * - offsets are committed by hand, only after the work for them is done, at most every
+ *   `commitIntervalMs` with every partition's newest finished offset in one request;
  * - a batch is first handled whole (one transaction, one pipeline); if a record in it is at
  *   fault, its records are handled one at a time so one bad record cannot hold the others back;
  * - a record that keeps failing is retried `attempts` times, `backoffMs` apart, then published to
@@ -50,6 +51,8 @@ export interface ConsumerRunnerOptions {
   maxBatchSize?: number;
   onDeadLetter?: (record: ConsumedRecord, error: Error) => void;
   onBatchDone?: (records: ConsumedRecord[]) => void;
+  /** Finished offsets wait at most this long to be committed (default COMMIT_INTERVAL_MS). */
+  commitIntervalMs?: number;
 }
 
 export interface ConsumerRunner {
@@ -84,6 +87,14 @@ const nextOffset = (offset: string) => (BigInt(offset) + 1n).toString();
 const MAX_EXCEPTION_MESSAGE = 1000;
 const COMMIT_ATTEMPTS = 5;
 const COMMIT_RETRY_MS = 500;
+/**
+ * One commit per batch floods the group coordinator once batches get small: at 2,000 msg/s the
+ * broadcast member's heartbeats queued behind its commits, its session timed out, and delivery
+ * stopped for a rebalance (bench/README.md). Committing every 100 ms instead costs a crash at most
+ * 100 ms more of redelivery, which every handler tolerates (idempotent store, subscribers dedupe
+ * by messageKey).
+ */
+const COMMIT_INTERVAL_MS = 100;
 /** While a dependency is down, poll it no faster than this, whatever the retry backoff says. */
 const MIN_TRANSIENT_WAIT_MS = 250;
 
@@ -178,20 +189,61 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
    * handles these records again, which both handlers tolerate (idempotent insert, at-least-once
    * broadcast), whereas retrying forever would stall every partition this worker serves.
    */
-  async function commit(topic: string, partition: number, offset: string): Promise<void> {
+  type Finished = { topic: string; partition: number; offset: string };
+
+  async function commit(offsets: Finished[]): Promise<void> {
+    const partitions = offsets.map((finished) => `${finished.partition}@${finished.offset}`);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await consumer!.commitOffsets([{ topic, partition, offset: nextOffset(offset) }]);
+        await consumer!.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: nextOffset(offset) })));
         return;
       } catch (error) {
         if (stopping) throw error;
         if (attempt >= COMMIT_ATTEMPTS) {
-          log.warn({ err: error, partition, offset }, 'offset commit failed; the records will be handled again by the next owner');
+          log.warn({ err: error, partitions }, 'offset commit failed; the records will be handled again by the next owner');
           return;
         }
-        log.warn({ err: error, partition, offset, attempt }, 'offset commit failed; retrying');
+        log.warn({ err: error, partitions, attempt }, 'offset commit failed; retrying');
         await sleep(COMMIT_RETRY_MS);
       }
+    }
+  }
+
+  /** Newest finished offset per partition, waiting for the next commit. */
+  const finished = new Map<string, Finished>();
+  let commitTimer: NodeJS.Timeout | undefined;
+  let committing: Promise<void> | undefined;
+
+  function scheduleCommit(): void {
+    if (commitTimer || committing) return;
+    commitTimer = setTimeout(() => {
+      commitTimer = undefined;
+      void commitFinished();
+    }, options.commitIntervalMs ?? COMMIT_INTERVAL_MS);
+  }
+
+  /** One commit in flight at a time; offsets finished meanwhile go in the next one. */
+  function commitFinished(): Promise<void> {
+    if (committing || finished.size === 0) return committing ?? Promise.resolve();
+    const offsets = [...finished.values()];
+    finished.clear();
+    committing = commit(offsets)
+      .catch((error: unknown) => log.warn({ err: error }, 'offset commit abandoned while stopping'))
+      .finally(() => {
+        committing = undefined;
+        if (finished.size > 0) scheduleCommit();
+      });
+    return committing;
+  }
+
+  /** Commits everything finished so far, now: before leaving the group, and on revocation. */
+  async function flushCommits(): Promise<void> {
+    for (;;) {
+      clearTimeout(commitTimer);
+      commitTimer = undefined;
+      if (committing) await committing;
+      else if (finished.size > 0) await commitFinished();
+      else return;
     }
   }
 
@@ -216,7 +268,10 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         break;
       }
     }
-    await commit(batch.topic, batch.partition, records.at(-1)!.offset);
+    finished.set(`${batch.topic}:${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: records.at(-1)!.offset });
+    // While stopping, the batch in hand is committed before disconnect() lets the partition go.
+    if (stopping) await flushCommits();
+    else scheduleCommit();
     options.onBatchDone?.(records);
   }
 
@@ -250,6 +305,9 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       log.info('consumer stopped before it connected');
       return;
     }
+    await withTimeout(flushCommits(), 10_000, `consumer ${options.groupId} final commit`).catch((error: unknown) =>
+      log.warn({ err: error }, 'final offset commit did not finish'),
+    );
     // disconnect() waits for the batch in hand; a handler stuck on a dead dependency gives up
     // (StoppingError) without committing, so its records go to the next owner of the partition.
     await withTimeout(running.disconnect(), 15_000, `consumer ${options.groupId} disconnect`).catch((error: unknown) =>
@@ -277,6 +335,8 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       kafkaJS: { groupId: options.groupId, autoCommit: false, fromBeginning: true },
       rebalance_cb: (error: KafkaJS.KafkaJSError & { code: number }, assignment: { topic: string; partition: number }[]) => {
         const revoked = error.code === KafkaJS.ErrorCodes.ERR__REVOKE_PARTITIONS;
+        // What is finished is committed at once, so the next owner redoes as little as possible.
+        if (revoked) void flushCommits();
         for (const tp of assignment) {
           const id = `${tp.topic}:${tp.partition}`;
           if (revoked) assigned.delete(id);

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   createConsumerRunner,
   deadLetterHeaders,
@@ -19,6 +19,7 @@ type EachBatch = (payload: { batch: unknown }) => Promise<void>;
 
 function fakeClient() {
   const commits: { topic: string; partition: number; offset: string }[] = [];
+  const commitRequests: { topic: string; partition: number; offset: string }[][] = [];
   const sent: { topic: string; messages: { key: unknown; value: unknown; headers: Record<string, string> }[] }[] = [];
   let eachBatch: EachBatch | undefined;
   let disconnected = false;
@@ -29,6 +30,7 @@ function fakeClient() {
       eachBatch = config.eachBatch;
     },
     commitOffsets: async (offsets: { topic: string; partition: number; offset: string }[]) => {
+      commitRequests.push(offsets);
       commits.push(...offsets);
     },
     disconnect: async () => {
@@ -46,6 +48,7 @@ function fakeClient() {
     kafka,
     producer,
     commits,
+    commitRequests,
     sent,
     isDisconnected: () => disconnected,
     /** Feeds one batch of a partition, as the client would after a fetch. */
@@ -83,6 +86,7 @@ async function startRunner(handler: RecordHandler, retryAttempts = 3) {
     log: silent,
     retryAttempts,
     retryBackoffMs: 1,
+    commitIntervalMs: 20,
     onDeadLetter: (record) => deadLetters.push(record),
   });
   await runner.start();
@@ -105,8 +109,32 @@ describe('consumer runner', () => {
     await client.deliver(2, ['a', 'b', 'c'], 40);
 
     expect(handled).toEqual([['a', 'b', 'c']]);
-    expect(client.commits).toEqual([{ topic: 'chat.messages', partition: 2, offset: '43' }]);
+    await vi.waitFor(() => expect(client.commits).toEqual([{ topic: 'chat.messages', partition: 2, offset: '43' }]));
     expect(client.sent).toEqual([]);
+  });
+
+  it('should commit the newest offset of every partition in one request rather than one per batch', async () => {
+    const { client } = await startRunner({ handleBatch: async () => {} });
+
+    await client.deliver(0, ['a'], 0);
+    await client.deliver(1, ['b'], 0);
+    await client.deliver(0, ['c', 'd'], 1);
+
+    await vi.waitFor(() => expect(client.commitRequests).toHaveLength(1));
+    expect(client.commitRequests[0]).toEqual([
+      { topic: 'chat.messages', partition: 0, offset: '3' },
+      { topic: 'chat.messages', partition: 1, offset: '1' },
+    ]);
+  });
+
+  it('should commit what is finished before it leaves the group', async () => {
+    const { client, runner } = await startRunner({ handleBatch: async () => {} });
+
+    await client.deliver(5, ['a', 'b'], 7);
+    await runner.stop();
+
+    expect(client.commits).toEqual([{ topic: 'chat.messages', partition: 5, offset: '9' }]);
+    expect(client.isDisconnected()).toBe(true);
   });
 
   it('should retry a failing record 3 times, dead-letter it, and still handle the records around it in order', async () => {
@@ -142,7 +170,7 @@ describe('consumer runner', () => {
       'kafka_dlt-exception-fqcn': 'SyntaxError',
       'kafka_dlt-exception-message': 'Unexpected token p',
     });
-    expect(client.commits).toEqual([{ topic: 'chat.messages', partition: 0, offset: '13' }]);
+    await vi.waitFor(() => expect(client.commits).toEqual([{ topic: 'chat.messages', partition: 0, offset: '13' }]));
   });
 
   it('should honour a configured number of retries', async () => {
@@ -181,7 +209,7 @@ describe('consumer runner', () => {
 
     expect(calls).toEqual([4, 4, 4]);
     expect(deadLetters).toEqual([]);
-    expect(client.commits).toEqual([{ topic: 'chat.messages', partition: 3, offset: '4' }]);
+    await vi.waitFor(() => expect(client.commits).toEqual([{ topic: 'chat.messages', partition: 3, offset: '4' }]));
   });
 
   it('should give a batch up without committing when stopped while its dependency is down', async () => {
