@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, closeSync, existsSync, lchownSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, lchownSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -202,14 +203,22 @@ function chownTree(dir: string, owner: { uid?: number; gid?: number }): void {
   }
 }
 
-function createPostgres(port: number): FaultService {
-  const dir = join(FAULTS_DIR, 'pg');
+/**
+ * Where the private PostgreSQL keeps its data. Run as root, PostgreSQL runs as the postgres OS user,
+ * who may not be able to traverse the checkout's parents (a clone under `mktemp -d` is 0700), so
+ * its folder is then a fresh one under the system temp dir, which everyone can traverse.
+ */
+function postgresDir(owner: { uid?: number }): string {
+  if (owner.uid === undefined) return join(FAULTS_DIR, 'pg');
+  return mkdtempSync(join(tmpdir(), 'chat-faults-pg-'));
+}
+
+function createPostgres(port: number, dir: string): FaultService {
   const data = join(dir, 'data');
   const run = join(dir, 'run');
   const owner = postgresOsUser();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(run, { recursive: true });
-  // The postgres user must be able to reach its folder through the repository's parents.
   chownTree(dir, owner);
   const initdb = spawnSync(findPgBin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'], {
     cwd: dir,
@@ -424,7 +433,8 @@ function createKafkaBroker(port: number): FaultService {
 export async function startPrivateStack(): Promise<PrivateStack> {
   await requireFreePorts([FAULT_PORTS.postgres, FAULT_PORTS.redis, FAULT_PORTS.kafka, FAULT_PORTS.kafka + 1]);
   mkdirSync(FAULTS_DIR, { recursive: true });
-  const pg = createPostgres(FAULT_PORTS.postgres);
+  const pgDir = postgresDir(postgresOsUser());
+  const pg = createPostgres(FAULT_PORTS.postgres, pgDir);
   const redis = createRedisServer(FAULT_PORTS.redis);
   const kafka = createKafkaBroker(FAULT_PORTS.kafka);
   const services = [pg, redis, kafka];
@@ -445,7 +455,7 @@ export async function startPrivateStack(): Promise<PrivateStack> {
     kafka,
     async stop() {
       await Promise.all(services.map((service) => service.stop().catch(() => service.stop('crash'))));
-      for (const name of ['pg', 'redis', 'kafka']) rmSync(join(FAULTS_DIR, name), { recursive: true, force: true });
+      for (const dir of [pgDir, join(FAULTS_DIR, 'redis'), join(FAULTS_DIR, 'kafka')]) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
