@@ -196,6 +196,27 @@ export class LoadPool {
     };
   }
 
+  /** WebSocket messages received so far by all workers. */
+  async received(): Promise<number> {
+    const counts = await Promise.all(this.workers.map((worker) => worker.call<number>({ cmd: 'received' })));
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  /** Waits until nothing has arrived for `quietMs` (a target working off a backlog), at most `timeoutMs`. */
+  async waitQuiet(quietMs = 1_000, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = await this.received();
+    let quietSince = Date.now();
+    while (Date.now() < deadline && Date.now() - quietSince < quietMs) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const now = await this.received();
+      if (now !== last) {
+        last = now;
+        quietSince = Date.now();
+      }
+    }
+  }
+
   async closeAll(): Promise<number> {
     const closed = await Promise.all(this.workers.map((worker) => worker.call<number>({ cmd: 'close' })));
     return closed.reduce((sum, count) => sum + count, 0);

@@ -72,6 +72,8 @@ interface Connection {
 
 const connections = new Map<number, Connection>();
 let closedSockets = 0;
+/** Every WebSocket message received, late ones included: the orchestrator watches it go quiet. */
+let received = 0;
 const errors: string[] = [];
 const noteError = (message: string) => {
   if (errors.length < 20) errors.push(message);
@@ -171,6 +173,7 @@ function openOne(spec: ClientSpec, timeoutMs: number): Promise<number> {
       ws.send(connectFrame(spec.connectHeaders));
     });
     ws.on('message', (data: Buffer) => {
+      received += 1;
       const now = monotonicMicros();
       connection.splitter.push(data, (frame) => dispatch(connection, frame, now));
     });
@@ -373,6 +376,8 @@ async function run(command: WorkerCommand): Promise<unknown> {
       return fanoutDrain(command);
     case 'ingest':
       return ingest(command);
+    case 'received':
+      return received;
     case 'close':
       return closeAll();
   }

@@ -40,6 +40,7 @@ export type WorkerCommand =
     }
   | { cmd: 'fanout-drain'; id: number; step: number; sent: Record<number, number>; timeoutMs: number }
   | { cmd: 'ingest'; id: number; durationMs: number; bodyBytes: number; window: number; publishers: PublisherSpec[]; drainMs: number }
+  | { cmd: 'received'; id: number }
   | { cmd: 'close'; id: number };
 
 export interface OpenResult {

@@ -12,7 +12,7 @@ function fanoutRows(target: TargetResult): string[] {
   if (target.fanout.error) return [`| ${target.label} | – | – | – | – | – | – | – | – | ${target.fanout.error} | |`];
   return target.fanout.steps.map((step) => {
     const latency = step.latency;
-    return `| ${target.label} | ${number(step.offeredRate)} | ${number(step.sentRate)} | ${number(step.deliveredPerSecond)} | ${number(latency?.p50, 2)} | ${number(latency?.p90, 2)} | ${number(latency?.p99, 2)} | ${number(latency?.max, 1)} | ${number(step.lost)} | ${step.held ? 'held' : `**no**: ${step.reason}`} | ${describeCpu(step.cpu)} |`;
+    return `| ${target.label} | ${number(step.offeredRate)}${step.rerun ? ' (rerun)' : ''} | ${number(step.sentRate)} | ${number(step.deliveredPerSecond)} | ${number(latency?.p50, 2)} | ${number(latency?.p90, 2)} | ${number(latency?.p99, 2)} | ${number(latency?.max, 1)} | ${number(step.lost)} | ${step.held ? 'held' : `**no**: ${step.reason}`} | ${describeCpu(step.cpu)} |`;
   });
 }
 

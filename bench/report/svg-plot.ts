@@ -18,7 +18,10 @@ export function renderLatencyPlot(results: BenchResults, boundMs: number): strin
     .map((target) => ({
       name: target.name,
       label: target.label,
-      steps: [...target.fanout!.steps].filter((step) => step.latency).sort((a, b) => a.offeredRate - b.offeredRate),
+      // A rate measured twice (rerun after interference) is drawn with its last measurement.
+      steps: [...new Map(target.fanout!.steps.filter((step) => step.latency).map((step) => [step.offeredRate, step])).values()].sort(
+        (a, b) => a.offeredRate - b.offeredRate,
+      ),
     }));
   const rates = series.flatMap((entry) => entry.steps.map((step) => step.offeredRate));
   const latencies = series.flatMap((entry) => entry.steps.flatMap((step) => [step.latency!.p50, step.latency!.p99]));

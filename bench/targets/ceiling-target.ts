@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { SendTemplate } from '../load/stomp-wire.js';
 import { openInspector, type InspectorSession } from './inspector.js';
-import { freePort, rssOf, startChild, waitUntilReady, type ManagedChild } from './processes.js';
+import { freePort, openFilesLimit, rssOf, startChild, waitUntilReady, type ManagedChild } from './processes.js';
 import type { MemorySample, Plan, Target } from './target.js';
 
 /** bench/ceiling-server.ts in a process of its own. */
@@ -48,6 +48,7 @@ export function createCeilingTarget(options: { root: string; logDir: string }): 
       return { rssBytes: rssOf(child!.pid), heapBytes };
     },
     pid: () => child?.pid,
+    openFilesLimit: () => (child ? openFilesLimit(child.pid)?.soft : undefined),
     async stop() {
       void inspector?.then((session) => session.close()).catch(() => {});
       await child?.stop(5_000);

@@ -223,6 +223,7 @@ export function createServiceTarget(options: ServiceTargetOptions): Target {
     },
 
     pid: () => child?.pid,
+    openFilesLimit: () => (child ? openFilesLimit(child.pid)?.soft : undefined),
 
     async stop() {
       void inspector?.then((session) => session.close()).catch(() => {});

@@ -42,6 +42,8 @@ export interface Target {
   memory(): Promise<MemorySample>;
   /** Most connections the target is configured to take, when it says (RabbitMQ's socket budget). */
   maxConnections?(): number | undefined;
+  /** The target process's open-files limit: connections past it are refused by the kernel, not the target. */
+  openFilesLimit?(): number | undefined;
   /** The process whose CPU time counts as the target's; undefined before start. */
   pid(): number | undefined;
   stop(): Promise<void>;

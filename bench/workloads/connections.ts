@@ -22,6 +22,8 @@ export interface ConnectionsResult {
   attempted: number;
   reached: number;
   failed: number;
+  /** The target process's open-files limit, which bounds `reached` from above. */
+  targetOpenFiles: number | null;
   connectPerSecond: number;
   connectLatency: LatencySummary | null;
   before: MemorySample;
@@ -52,6 +54,7 @@ export async function runConnections(target: Target, pool: LoadPool, plan: Plan,
       attempted: count,
       reached: opened.opened,
       failed: opened.failed,
+      targetOpenFiles: target.openFilesLimit?.() ?? null,
       connectPerSecond: round(opened.opened / (opened.elapsedMs / 1000), 0),
       connectLatency: summarize(opened.connectMs),
       before,
