@@ -22,6 +22,12 @@ async function main(): Promise<void> {
   const app = await buildApp(config);
   const log = app.log;
 
+  // A background task that rejects while a dependency is away (a refresh, a cache write) must not
+  // take the whole instance and its sockets down with it: log it loudly and keep serving.
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: reason }, 'unhandled promise rejection');
+  });
+
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
