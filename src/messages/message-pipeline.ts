@@ -2,6 +2,7 @@ import type { AppDeps } from '../app.js';
 import { createConsumerRunner, type ConsumedRecord, type ConsumerRunner } from '../kafka/consumer-runner.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { createRedis } from '../redis/redis-client.js';
+import { createPublishGate } from '../redis/publish-gate.js';
 import { createRoomFanIn, type RoomFanIn } from '../realtime/room-fanin.js';
 import { createBroadcastHandler } from './broadcast-consumer.js';
 import type { StoreResult } from './message-store.js';
@@ -34,6 +35,10 @@ export function createMessagePipeline(deps: AppDeps, options: { deliver: (roomId
     onBatchDone: (records: ConsumedRecord[]) => options.hooks?.onBatchDone?.(groupId, records),
   });
 
+  // After Redis comes back, publishing waits until every instance's subscriber can be back too.
+  const publishGate = createPublishGate(deps.redis);
+  const broadcast = createBroadcastHandler({ redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX });
+
   const persistenceGroup = group('chat-persistence');
   const broadcastGroup = group('chat-broadcast');
   const runners: ConsumerRunner[] = [
@@ -49,7 +54,13 @@ export function createMessagePipeline(deps: AppDeps, options: { deliver: (roomId
       ...common,
       ...hookFor(broadcastGroup),
       groupId: broadcastGroup,
-      handler: createBroadcastHandler({ redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX }),
+      handler: {
+        ...broadcast,
+        async handleBatch(records) {
+          await publishGate.wait();
+          await broadcast.handleBatch(records);
+        },
+      },
       concurrency: 2,
     }),
   ];
@@ -68,6 +79,7 @@ export function createMessagePipeline(deps: AppDeps, options: { deliver: (roomId
     /** Consumers finish the batch in hand, commit and leave their groups; then Redis closes. */
     async stop() {
       await Promise.all(runners.map((runner) => runner.stop()));
+      publishGate.close();
       await fanIn.close();
       if (subscriber.isOpen) await subscriber.close().catch(() => {});
     },

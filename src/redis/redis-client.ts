@@ -1,6 +1,9 @@
 import { createClient } from 'redis';
 import type { Logger } from '../logger.js';
 
+/** The longest wait between two reconnect attempts; the publish gate's grace is derived from it. */
+export const REDIS_RECONNECT_MAX_DELAY_MS = 2_000;
+
 function makeClient(url: string, name: string, queueWhileOffline = false) {
   return createClient({
     url,
@@ -8,7 +11,7 @@ function makeClient(url: string, name: string, queueWhileOffline = false) {
     disableOfflineQueue: !queueWhileOffline,
     socket: {
       connectTimeout: 3_000,
-      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000),
+      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, REDIS_RECONNECT_MAX_DELAY_MS),
     },
   });
 }

@@ -103,10 +103,16 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
 
   const logs: LogLine[] = [];
   let status: ExitStatus | undefined;
+  let signalled = false;
   const exited = new Promise<ExitStatus>((resolve) => {
     child.once('exit', (code, signal) => {
       running.delete(child);
       status = { code, signal };
+      // An exit nobody asked for is the thing a fault test must explain; its last lines are the
+      // only evidence, so they go to stderr even when nothing was echoed.
+      if (!signalled && !echo) {
+        process.stderr.write(`[${name}] exited unexpectedly (${JSON.stringify(status)}); last lines:\n${tail(60)}\n`);
+      }
       resolve(status);
     });
   });
@@ -136,7 +142,9 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
         ? (line: LogLine) => line.text.includes(match)
         : (line: LogLine) => match.test(line.text);
 
-  const tail = () => logs.slice(-20).map((line) => line.text).join('\n');
+  function tail(lines = 20): string {
+    return logs.slice(-lines).map((line) => line.text).join('\n');
+  }
 
   async function waitForLog(match: string | RegExp | ((line: LogLine) => boolean), timeoutMs = 30_000): Promise<LogLine> {
     const test = matcher(match);
@@ -152,6 +160,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
 
   async function kill(signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 30_000): Promise<ExitStatus> {
     if (status) return status;
+    signalled = true;
     child.kill(signal);
     let timer: NodeJS.Timeout | undefined;
     try {
