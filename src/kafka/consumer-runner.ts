@@ -136,6 +136,31 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       timer.unref();
     });
 
+  /**
+   * A dependency outage is polled every few hundred ms on every partition; one warning when it
+   * starts and one line when it ends say as much as forty lines a second would.
+   */
+  const outages = new Map<number, { since: number; attempts: number }>();
+
+  function waitingForDependency(partition: number, error: unknown, context: Record<string, unknown>): Promise<void> {
+    const outage = outages.get(partition);
+    if (outage) {
+      outage.attempts += 1;
+      log.debug({ err: error, partition, attempt: outage.attempts }, 'still waiting for the dependency');
+    } else {
+      outages.set(partition, { since: Date.now(), attempts: 1 });
+      log.warn({ err: error, partition, ...context }, 'transient failure; waiting for the dependency');
+    }
+    return sleep(Math.max(options.retryBackoffMs, MIN_TRANSIENT_WAIT_MS));
+  }
+
+  function dependencyBack(partition: number): void {
+    const outage = outages.get(partition);
+    if (!outage) return;
+    outages.delete(partition);
+    log.info({ partition, waitedMs: Date.now() - outage.since, attempts: outage.attempts }, 'dependency back; partition resumed');
+  }
+
   async function deadLetter(record: ConsumedRecord, error: Error): Promise<void> {
     const headers = deadLetterHeaders(record, options.groupId, error);
     for (;;) {
@@ -164,12 +189,12 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     for (;;) {
       try {
         await options.handler.handleBatch([record]);
+        dependencyBack(record.partition);
         return;
       } catch (error) {
         if (stopping) throw new StoppingError();
         if (options.handler.isTransient?.(error)) {
-          log.warn({ err: error, partition: record.partition, offset: record.offset }, 'transient failure; waiting for the dependency');
-          await sleep(Math.max(options.retryBackoffMs, MIN_TRANSIENT_WAIT_MS));
+          await waitingForDependency(record.partition, error, { offset: record.offset });
           continue;
         }
         failures += 1;
@@ -253,14 +278,14 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     for (;;) {
       try {
         await options.handler.handleBatch(records);
+        dependencyBack(batch.partition);
         break;
       } catch (error) {
         if (stopping) throw new StoppingError();
         // The dependency is away, not the records at fault: wait for it and keep the batch whole,
         // rather than crawling through it one transaction per record.
         if (options.handler.isTransient?.(error)) {
-          log.warn({ err: error, partition: batch.partition, size: records.length }, 'transient failure; waiting for the dependency');
-          await sleep(Math.max(options.retryBackoffMs, MIN_TRANSIENT_WAIT_MS));
+          await waitingForDependency(batch.partition, error, { size: records.length });
           continue;
         }
         log.debug({ err: error, partition: batch.partition, size: records.length }, 'batch failed; handling records one by one');

@@ -120,6 +120,8 @@ export function createUnreadCache(options: UnreadCacheOptions) {
   }
 
   function keepForRetry(members: RoomMember[], error: unknown): void {
+    // Every stored batch lands here while Redis is away: warn when the backlog starts, not per batch.
+    const first = pending.size === 0;
     for (const member of members) {
       if (pending.size >= maxPending) {
         log.error({ pending: pending.size }, 'unread cache: too many pending invalidations; the TTL bounds staleness from here');
@@ -127,7 +129,8 @@ export function createUnreadCache(options: UnreadCacheOptions) {
       }
       pending.set(`${member.roomId}:${member.userId}`, member);
     }
-    log.warn({ err: error, count: members.length }, 'unread cache: invalidation failed; retrying until Redis answers');
+    if (first) log.warn({ err: error, count: members.length }, 'unread cache: invalidation failed; retrying until Redis answers');
+    else log.debug({ err: error, count: members.length, pending: pending.size }, 'unread cache: invalidation failed; kept for retry');
     scheduleRetry();
   }
 

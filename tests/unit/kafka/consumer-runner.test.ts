@@ -73,7 +73,7 @@ function fakeClient() {
 
 const silent = pino({ level: 'silent' });
 
-async function startRunner(handler: RecordHandler, retryAttempts = 3) {
+async function startRunner(handler: RecordHandler, retryAttempts = 3, log = silent) {
   const client = fakeClient();
   const deadLetters: ConsumedRecord[] = [];
   const runner = createConsumerRunner({
@@ -83,7 +83,7 @@ async function startRunner(handler: RecordHandler, retryAttempts = 3) {
     topic: 'chat.messages',
     dltTopic: 'chat.messages.dlt',
     handler,
-    log: silent,
+    log,
     retryAttempts,
     retryBackoffMs: 1,
     commitIntervalMs: 20,
@@ -210,6 +210,32 @@ describe('consumer runner', () => {
     expect(calls).toEqual([4, 4, 4]);
     expect(deadLetters).toEqual([]);
     await vi.waitFor(() => expect(client.commits).toEqual([{ topic: 'chat.messages', partition: 3, offset: '4' }]));
+  });
+
+  it('should log an outage once when it starts and once when it ends, however many polls it takes', async () => {
+    const lines: { level: number; msg: string; attempts?: number }[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    let failuresLeft = 5;
+    const { client } = await startRunner(
+      {
+        handleBatch: async () => {
+          if (failuresLeft-- > 0) throw new TransientError('connection refused');
+        },
+        isTransient: (error) => error instanceof TransientError,
+      },
+      3,
+      log,
+    );
+
+    const startedAt = lines.length;
+    await client.deliver(2, ['a', 'b']);
+
+    const atInfoOrAbove = lines.slice(startedAt).filter((line) => line.level >= 30).map((line) => [line.msg, line.attempts]);
+    expect(atInfoOrAbove).toEqual([
+      ['transient failure; waiting for the dependency', undefined],
+      ['dependency back; partition resumed', 5],
+    ]);
+    expect(lines.filter((line) => line.msg === 'still waiting for the dependency')).toHaveLength(4);
   });
 
   it('should give a batch up without committing when stopped while its dependency is down', async () => {
