@@ -15,7 +15,7 @@ export interface StoreResult {
 }
 
 /**
- * Stores a batch in one statement and one transaction: the insert is idempotent on message_key,
+ * Stores a batch in one statement, so in one transaction: the insert is idempotent on message_key,
  * and unread counts rise by the number of rows really inserted per member (never the sender's),
  * so a redelivered batch changes nothing. Rows go in in Kafka order, so ids follow it per room.
  */
@@ -33,8 +33,11 @@ export async function storeMessages(sql: Sql, batch: StoredMessageInput[]): Prom
     created_at: item.message.timestamp,
   }));
 
-  return sql.begin(async (tx) => {
-    const inserted = await tx<{ id: number; messageKey: string; roomId: number; senderId: number }[]>`
+  // One statement, so one round trip and one implicit transaction: the unread update reads the
+  // insert's RETURNING rows (a data-modifying CTE), where BEGIN, INSERT, UPDATE and COMMIT were
+  // four round trips per batch.
+  const result = await sql<{ id: number | null; messageKey: string | null; roomId: number; senderId: number | null; userId: number | null }[]>`
+    with inserted as (
       insert into messages (message_key, room_id, sender_id, content, type, kafka_partition, kafka_offset, created_at)
       select x.message_key, x.room_id, x.sender_id, x.content, x.type::message_type, x.kafka_partition, x.kafka_offset, x.created_at
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(
@@ -42,21 +45,28 @@ export async function storeMessages(sql: Sql, batch: StoredMessageInput[]): Prom
         kafka_partition int, kafka_offset bigint, created_at timestamptz)
       order by x.ord
       on conflict (message_key) do nothing
-      returning id, message_key as "messageKey", room_id as "roomId", sender_id as "senderId"`;
-    if (inserted.length === 0) return { inserted: [], bumped: [] };
-
-    const perRoomSender = inserted.map((row) => ({ room_id: row.roomId, sender_id: row.senderId }));
-    const bumped = await tx<{ roomId: number; userId: number }[]>`
+      returning id, message_key, room_id, sender_id
+    ), bumped as (
       update chat_room_members m
       set unread_count = m.unread_count + x.n
       from (
         select i.room_id, mem.user_id, count(*)::int as n
-        from jsonb_to_recordset(${JSON.stringify(perRoomSender)}::jsonb) as i(room_id bigint, sender_id bigint)
+        from inserted i
         join chat_room_members mem on mem.room_id = i.room_id and mem.user_id <> i.sender_id
         group by i.room_id, mem.user_id
       ) x
       where m.room_id = x.room_id and m.user_id = x.user_id
-      returning m.room_id as "roomId", m.user_id as "userId"`;
-    return { inserted: [...inserted], bumped: [...bumped] };
-  });
+      returning m.room_id, m.user_id
+    )
+    select id, message_key as "messageKey", room_id as "roomId", sender_id as "senderId", null::bigint as "userId" from inserted
+    union all
+    select null, null, room_id, null, user_id from bumped`;
+  const stored: StoreResult = { inserted: [], bumped: [] };
+  for (const row of result) {
+    if (row.userId === null) stored.inserted.push({ id: row.id!, messageKey: row.messageKey!, roomId: row.roomId, senderId: row.senderId! });
+    else stored.bumped.push({ roomId: row.roomId, userId: row.userId });
+  }
+  // Ids follow Kafka order; the union does not promise to keep the insert's row order.
+  stored.inserted.sort((a, b) => a.id - b.id);
+  return stored;
 }
