@@ -12,17 +12,26 @@ export function isTransientRedisError(error: unknown): boolean {
     /closed|offline|ECONNREFUSED|ECONNRESET|socket|connection/i.test(message);
 }
 
+/** PUBLISHes ARGV as channel, payload pairs, in order. */
+const PUBLISH_ALL = `for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end return #ARGV / 2`;
+
 /**
  * Group `chat-broadcast`: each record is published on `chat:room:{roomId}`, so every instance
- * with a subscriber of that room delivers it. Publishes of one batch are pipelined on one
- * connection, so they leave in Kafka order. A failed batch is retried by the runner: a subscriber
- * may then see a message twice, and dedupes by messageKey (at-least-once, never lost).
+ * with a subscriber of that room delivers it. A batch goes to Redis as one script that publishes
+ * its records in Kafka order: one command and one reply per batch instead of one per record
+ * (each command costs the client a promise, a timeout timer and a socket write). A failed batch is
+ * retried by the runner: a subscriber may then see a message twice, and dedupes by messageKey
+ * (at-least-once, never lost).
  */
 export function createBroadcastHandler(deps: { redis: RedisClient; keyPrefix: string }): RecordHandler {
   return {
     async handleBatch(records: ConsumedRecord[]) {
-      const messages = records.map((record) => decodeChatMessage(record.value));
-      await Promise.all(messages.map((message) => deps.redis.publish(roomChannel(deps.keyPrefix, message.roomId), encodeChatMessage(message))));
+      const args: string[] = [];
+      for (const record of records) {
+        const message = decodeChatMessage(record.value);
+        args.push(roomChannel(deps.keyPrefix, message.roomId), encodeChatMessage(message));
+      }
+      await deps.redis.eval(PUBLISH_ALL, { arguments: args });
     },
     isTransient: isTransientRedisError,
   };
