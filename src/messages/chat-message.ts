@@ -5,8 +5,12 @@ import { decodeJsonRecord } from '../kafka/record-json.js';
 export const messageTypes = ['TEXT', 'IMAGE', 'SYSTEM'] as const;
 export const MAX_CONTENT_LENGTH = 4000;
 
-/** Code points, not UTF-16 units: an emoji is one character to the person typing it. */
-const characters = (text: string) => [...text].length;
+/**
+ * Code points, not UTF-16 units: an emoji is one character to the person typing it. A string is
+ * never more code points than UTF-16 units, so only a long one is walked (spreading every message
+ * into an array of characters was 2 % of the service's CPU under load).
+ */
+const withinLength = (text: string) => text.length <= MAX_CONTENT_LENGTH || [...text].length <= MAX_CONTENT_LENGTH;
 
 /**
  * A message's content, checked by the same rule where a SEND is accepted and where its record is
@@ -16,7 +20,7 @@ const characters = (text: string) => [...text].length;
 export const contentSchema = z
   .string()
   .refine((text) => text.trim().length > 0, 'must not be empty')
-  .refine((text) => characters(text.trim()) <= MAX_CONTENT_LENGTH, `must be at most ${MAX_CONTENT_LENGTH} characters`)
+  .refine((text) => withinLength(text.trim()), `must be at most ${MAX_CONTENT_LENGTH} characters`)
   .refine(isStorableText, STORABLE_TEXT_MESSAGE);
 
 /**
