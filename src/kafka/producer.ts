@@ -2,15 +2,17 @@ import type { Kafka, Producer } from './kafka-client.js';
 
 /**
  * The one producer an instance uses. Idempotent with acks=all, so a retried produce never
- * duplicates and an acknowledged write survives a broker restart. No linger: a chat SEND is
- * usually alone, and every millisecond of linger is a millisecond on its RECEIPT (measured: p50
- * 1.7 ms at 0 against 3.9 ms at 2). Busy moments batch anyway, since messages queue up while the
- * idempotent producer's 5 requests are in flight. `message.timeout.ms` bounds how long a SEND
- * waits for Kafka before its client is told it failed.
+ * duplicates and an acknowledged write survives a broker restart. Linger 1 ms: at 0 every
+ * produce wakes librdkafka's broker thread, which then fights the event loop for the partition
+ * queue and sends many tiny requests; under ingest load the produce call alone was 17 % of the
+ * event loop and Kafka used twice the CPU. 1 ms costs a lone SEND about 1.7 ms on its RECEIPT
+ * (p50 0.4 → 2.1 ms; any linger above 0 costs about that, librdkafka then waits for its own
+ * timer) and buys about 20 % more ingest (bench/README.md). `message.timeout.ms` bounds how long
+ * a SEND waits for Kafka before its client is told it failed.
  */
 export function createProducer(kafka: Kafka): Producer {
   const producer = kafka.producer({
-    'linger.ms': 0,
+    'linger.ms': 1,
     'message.timeout.ms': 15_000,
     'socket.connection.setup.timeout.ms': 5_000,
     kafkaJS: { idempotent: true, acks: -1, allowAutoTopicCreation: false },
