@@ -1,17 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import cors from '@fastify/cors';
-import fastifyJwt from '@fastify/jwt';
-import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { authRoutes } from './auth/auth-routes.js';
 import { createAuthService } from './auth/auth-service.js';
 import { createAuthenticate } from './auth/authenticate.js';
 import { createTokenService } from './auth/tokens.js';
-import { durationToSeconds, type AppConfig } from './config.js';
+import type { AppConfig } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/client.js';
 import { ensureDatabaseExists, migrateDatabase } from './db/migrate.js';
 import { createHealthChecks } from './health/health-checks.js';
@@ -21,6 +15,7 @@ import { readPackageInfo } from './health/app-info.js';
 import { createConsumerLagTracker } from './metrics/consumer-lag.js';
 import { createMetrics, type AppMetrics } from './metrics/metrics.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { registerHttpPlugins } from './http/plugins.js';
 import { createKafka, type Admin, type Kafka, type Producer } from './kafka/kafka-client.js';
 import { withTimeout } from './with-timeout.js';
 import { createProducer } from './kafka/producer.js';
@@ -34,7 +29,7 @@ import { createMessagePublisher } from './messages/message-publisher.js';
 import { createMembershipCache } from './realtime/membership-cache.js';
 import { createSlidingWindowLimiter } from './realtime/rate-limiter.js';
 import { createRealtime, type Realtime } from './realtime/realtime.js';
-import { DEFAULT_PARSER_LIMITS, selectSubprotocol } from './stomp/index.js';
+import { registerWebSocketEndpoint } from './realtime/websocket-endpoint.js';
 import { createMessagesRepository } from './messages/messages-repository.js';
 import { historyRoutes } from './messages/history-routes.js';
 import { createRoomsRepository } from './rooms/rooms-repository.js';
@@ -81,7 +76,6 @@ declare module 'fastify' {
 }
 
 const STARTUP_TIMEOUT_MS = 20_000;
-const WEBSOCKET_CLOSE_GRACE_MS = 2_000;
 
 export async function buildApp(config: AppConfig, overrides: AppOverrides = {}): Promise<FastifyInstance> {
   const waitForDependencies = overrides.waitForDependencies ?? true;
@@ -115,22 +109,7 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   const deps = await createDeps(config, log, overrides, waitForDependencies);
   app.decorate('deps', deps);
 
-  await app.register(cors, { origin: config.CORS_ORIGINS.length ? config.CORS_ORIGINS : true });
-  await app.register(rateLimit, { global: false });
-  await app.register(fastifyJwt, {
-    secret: config.JWT_SECRET,
-    sign: { algorithm: 'HS256', expiresIn: durationToSeconds(config.JWT_EXPIRES_IN) },
-    // Pinning the algorithm is what refuses `alg: none` and algorithm-confusion tokens.
-    verify: { algorithms: ['HS256'] },
-  });
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Chat backend', version: '0.1.0', description: 'REST API of the real-time chat service. Live messaging is STOMP 1.2 over WebSocket at /ws.' },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-    },
-    transform: jsonSchemaTransform,
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await registerHttpPlugins(app, config);
 
   const tokens = createTokenService(app);
   const users = createUsersRepository(deps.database.db);
@@ -197,31 +176,11 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   app.decorate('pipeline', pipeline);
 
   let acceptingTraffic = true;
-  await app.register(websocket, {
-    options: {
-      // ws refuses a single message over this (close 1009) before buffering it. Twice the STOMP
-      // frame limit, so a frame just over the limit still reaches the parser and gets an ERROR
-      // naming the limit; the parser enforces the frame limit however the frame is split.
-      maxPayload: 2 * DEFAULT_PARSER_LIMITS.maxFrameBytes,
-      handleProtocols: (protocols: Set<string>) => selectSubprotocol(protocols) ?? false,
-    },
-    // Shutdown order: stop being ready, let in-flight SENDs get their RECEIPTs, then close every
-    // socket with 1001 so STOMP.js clients reconnect to another instance.
-    preClose: async function preClose(this: FastifyInstance) {
+  await registerWebSocketEndpoint(app, realtime, {
+    onShutdownStarted: () => {
       acceptingTraffic = false;
-      await realtime.closeAll(1001, 'server shutting down');
-      realtime.stop();
-      // ws waits up to 30 s for a peer to answer the close frame, which alone would eat the whole
-      // SHUTDOWN_TIMEOUT_MS and leave consumers no time to leave their groups: a peer that has not
-      // answered within the grace period is cut off.
-      const clients = this.websocketServer.clients;
-      const deadline = Date.now() + WEBSOCKET_CLOSE_GRACE_MS;
-      while (clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      for (const socket of clients) socket.terminate();
-      await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
     },
   });
-  await app.register(async (scope) => realtime.registerRoute(scope));
   // Consumers leave their groups before the producer, Redis and the pool they use are closed.
   app.addHook('onClose', async () => {
     await Promise.all([pipeline.stop(), receipts.stop()]);
