@@ -195,6 +195,9 @@ async function open(clients: ClientSpec[], concurrency: number, timeoutMs: numbe
   const lane = async () => {
     while (next < clients.length) {
       const spec = clients[next++]!;
+      // Opening is idempotent: after a step in which the target cut some clients off, opening the
+      // whole set again brings back exactly those.
+      if (connections.has(spec.key)) continue;
       try {
         result.connectMs.push(await openOne(spec, timeoutMs));
         result.opened += 1;

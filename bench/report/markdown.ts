@@ -9,11 +9,12 @@ const mib = (bytes: number | null | undefined) => (bytes === null || bytes === u
 function fanoutRows(target: TargetResult): string[] {
   if (target.error) return [`| ${target.label} | – | – | – | – | – | – | – | – | did not run: ${target.error.split('\n')[0]} | |`];
   if (!target.fanout) return [];
-  if (target.fanout.error) return [`| ${target.label} | – | – | – | – | – | – | – | – | ${target.fanout.error} | |`];
-  return target.fanout.steps.map((step) => {
+  const failure = target.fanout.error ? [`| ${target.label} | – | – | – | – | – | – | – | – | ${target.fanout.error.replace(/\|/g, '/')} | |`] : [];
+  const steps = target.fanout.steps.map((step) => {
     const latency = step.latency;
     return `| ${target.label} | ${number(step.offeredRate)}${step.rerun ? ' (rerun)' : ''} | ${number(step.sentRate)} | ${number(step.deliveredPerSecond)} | ${number(latency?.p50, 2)} | ${number(latency?.p90, 2)} | ${number(latency?.p99, 2)} | ${number(latency?.max, 1)} | ${number(step.lost)} | ${step.held ? 'held' : `**no**: ${step.reason}`} | ${describeCpu(step.cpu)} |`;
   });
+  return [...steps, ...failure];
 }
 
 /** The results as one Markdown document: summary with ratios, then every measurement. */

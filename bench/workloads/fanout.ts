@@ -100,9 +100,14 @@ export async function runFanout(target: Target, pool: LoadPool, plan: Plan, opti
   };
 
   // An overloaded target is still working off its backlog: the next step must not measure that.
+  // It may also have cut clients off (the service's flood limit closes a publisher whose socket
+  // piled up more pipelined SENDs than it allows); the next step gets them back.
   const settleAfterOverload = async () => {
     await pool.waitQuiet();
     await target.settle();
+    const reopened = await pool.open([...subscriberClients, ...publisherClients], { concurrency: 50, timeoutMs: 20_000 });
+    if (reopened.opened > 0) log(`  reopened ${reopened.opened} connections the target had closed`);
+    if (reopened.failed > 0) throw new Error(`could not reopen ${reopened.failed} connections: ${reopened.errors.join('; ')}`);
   };
   const owners = () => ({ target: target.pid(), generator: [process.pid, ...pool.pids()] });
   let stepNumber = 0;
@@ -185,8 +190,11 @@ export async function runFanout(target: Target, pool: LoadPool, plan: Plan, opti
         if (!step.held) await settleAfterOverload();
       }
     }
-    result.highestHeldRate = Math.max(0, ...result.steps.filter((step) => step.held).map((step) => step.offeredRate));
+  } catch (error) {
+    // The steps measured so far still stand; the rest of the target's workloads still run.
+    result.error = (error as Error).message;
   } finally {
+    result.highestHeldRate = Math.max(0, ...result.steps.filter((step) => step.held).map((step) => step.offeredRate));
     await pool.closeAll();
   }
   return result;
