@@ -1,6 +1,6 @@
 import type { ConsumedRecord, RecordHandler } from '../kafka/consumer-runner.js';
 import type { RedisClient } from '../redis/redis-client.js';
-import { decodeChatMessage, encodeChatMessage } from './chat-message.js';
+import { decodeChatMessage, encodeChatMessage, type ChatMessage } from './chat-message.js';
 
 export const roomChannel = (prefix: string, roomId: number | string) => `${prefix}chat:room:${roomId}`;
 
@@ -23,12 +23,13 @@ const PUBLISH_ALL = `for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[
  * retried by the runner: a subscriber may then see a message twice, and dedupes by messageKey
  * (at-least-once, never lost).
  */
-export function createBroadcastHandler(deps: { redis: RedisClient; keyPrefix: string }): RecordHandler {
+export function createBroadcastHandler(deps: { redis: RedisClient; keyPrefix: string; decode?: (record: ConsumedRecord) => ChatMessage }): RecordHandler {
+  const decode = deps.decode ?? ((record: ConsumedRecord) => decodeChatMessage(record.value));
   return {
     async handleBatch(records: ConsumedRecord[]) {
       const args: string[] = [];
       for (const record of records) {
-        const message = decodeChatMessage(record.value);
+        const message = decode(record);
         args.push(roomChannel(deps.keyPrefix, message.roomId), encodeChatMessage(message));
       }
       await deps.redis.eval(PUBLISH_ALL, { arguments: args });

@@ -56,3 +56,26 @@ export function encodeChatMessage(message: ChatMessage): string {
 export function decodeChatMessage(value: Buffer | string | null): ChatMessage {
   return decodeJsonRecord(chatMessageSchema, value, 'chat message');
 }
+
+/**
+ * Both consumer groups of an instance read every record of chat.messages, and each parsed it
+ * (JSON, then the schema above): a record at a partition and offset never changes, so the second
+ * group takes the first one's result. An entry is dropped once both have read it, and the oldest
+ * go past `capacity` (a group that lags, or a partition whose other group runs on another
+ * instance). A record that fails to decode is not kept: each group fails it on its own.
+ */
+export function createSharedChatMessageDecoder(capacity = 5_000) {
+  const decoded = new Map<string, ChatMessage>();
+  return (record: { partition: number; offset: string; value: Buffer | string | null }): ChatMessage => {
+    const id = `${record.partition}:${record.offset}`;
+    const known = decoded.get(id);
+    if (known) {
+      decoded.delete(id);
+      return known;
+    }
+    const message = decodeChatMessage(record.value);
+    decoded.set(id, message);
+    if (decoded.size > capacity) decoded.delete(decoded.keys().next().value!);
+    return message;
+  };
+}

@@ -5,6 +5,7 @@ import { createRedis } from '../redis/redis-client.js';
 import { createPublishGate } from '../redis/publish-gate.js';
 import { createRoomFanIn, type RoomFanIn } from '../realtime/room-fanin.js';
 import { createBroadcastHandler } from './broadcast-consumer.js';
+import { createSharedChatMessageDecoder } from './chat-message.js';
 import type { StoreResult } from './message-store.js';
 import { createPersistenceHandler } from './persistence-consumer.js';
 
@@ -37,7 +38,8 @@ export function createMessagePipeline(deps: AppDeps, options: { deliver: (roomId
 
   // After Redis comes back, publishing waits until every instance's subscriber can be back too.
   const publishGate = createPublishGate(deps.redis);
-  const broadcast = createBroadcastHandler({ redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX });
+  const decode = createSharedChatMessageDecoder();
+  const broadcast = createBroadcastHandler({ redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, decode });
 
   const persistenceGroup = group('chat-persistence');
   const broadcastGroup = group('chat-broadcast');
@@ -46,7 +48,7 @@ export function createMessagePipeline(deps: AppDeps, options: { deliver: (roomId
       ...common,
       ...hookFor(persistenceGroup),
       groupId: persistenceGroup,
-      handler: createPersistenceHandler({ sql: deps.database.sql, afterCommit: options.hooks?.afterStore }),
+      handler: createPersistenceHandler({ sql: deps.database.sql, afterCommit: options.hooks?.afterStore, decode }),
       concurrency: 2,
       maxBatchSize: 500,
     }),

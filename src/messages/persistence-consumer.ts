@@ -1,6 +1,6 @@
 import { isTransientDatabaseError } from '../db/transient.js';
 import type { ConsumedRecord, RecordHandler } from '../kafka/consumer-runner.js';
-import { decodeChatMessage } from './chat-message.js';
+import { decodeChatMessage, type ChatMessage } from './chat-message.js';
 import { storeMessages, type StoreResult } from './message-store.js';
 import type { Sql } from '../db/client.js';
 
@@ -12,11 +12,13 @@ import type { Sql } from '../db/client.js';
 export function createPersistenceHandler(deps: {
   sql: Sql;
   afterCommit?: (result: StoreResult) => Promise<void>;
+  decode?: (record: ConsumedRecord) => ChatMessage;
 }): RecordHandler {
+  const decode = deps.decode ?? ((record: ConsumedRecord) => decodeChatMessage(record.value));
   return {
     async handleBatch(records: ConsumedRecord[]) {
       const batch = records.map((record) => ({
-        message: decodeChatMessage(record.value),
+        message: decode(record),
         partition: record.partition,
         offset: record.offset,
       }));
