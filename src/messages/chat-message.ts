@@ -59,22 +59,25 @@ export function decodeChatMessage(value: Buffer | string | null): ChatMessage {
 
 /**
  * Both consumer groups of an instance read every record of chat.messages, and each parsed it
- * (JSON, then the schema above): a record at a partition and offset never changes, so the second
- * group takes the first one's result. An entry is dropped once both have read it, and the oldest
- * go past `capacity` (a group that lags, or a partition whose other group runs on another
- * instance). A record that fails to decode is not kept: each group fails it on its own.
+ * (JSON, then the schema above): the second group takes the first one's result for the same
+ * partition and offset, if the bytes are the same too (a topic deleted and made again reuses
+ * offsets). An entry is dropped once both have read it, and the oldest go past `capacity` (a
+ * group that lags, or a partition whose other group runs on another instance). A record that
+ * fails to decode is not kept: each group fails it on its own.
  */
 export function createSharedChatMessageDecoder(capacity = 5_000) {
-  const decoded = new Map<string, ChatMessage>();
+  const decoded = new Map<string, { value: Buffer | string; message: ChatMessage }>();
+  const same = (a: Buffer | string, b: Buffer | string) =>
+    typeof a === 'string' || typeof b === 'string' ? a.toString() === b.toString() : a.equals(b);
   return (record: { partition: number; offset: string; value: Buffer | string | null }): ChatMessage => {
     const id = `${record.partition}:${record.offset}`;
     const known = decoded.get(id);
     if (known) {
       decoded.delete(id);
-      return known;
+      if (record.value !== null && same(known.value, record.value)) return known.message;
     }
     const message = decodeChatMessage(record.value);
-    decoded.set(id, message);
+    decoded.set(id, { value: record.value!, message });
     if (decoded.size > capacity) decoded.delete(decoded.keys().next().value!);
     return message;
   };
