@@ -12,14 +12,15 @@ import type {
   FanoutStartResult,
   IngestResult,
   OpenResult,
-  PublisherSpec,
-  SubscriberSpec,
   WorkerCommand,
   WorkerReply,
 } from './protocol.js';
 
 /** Omit distributed over the union, so each command keeps its own fields. */
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+/** What the orchestrator passes for one command: its fields, less the ones the pool fills in. */
+type CommandOptions<C extends WorkerCommand['cmd']> = Omit<Extract<WorkerCommand, { cmd: C }>, 'cmd' | 'id'>;
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 
@@ -123,46 +124,25 @@ export class LoadPool {
     };
   }
 
-  async fanoutStep(options: {
-    step: number;
-    durationMs: number;
-    bodyBytes: number;
-    ratePerPublisher: number;
-    publishers: PublisherSpec[];
-    subscribers: SubscriberSpec[];
-    drainMs: number;
-  }): Promise<{ sent: Record<number, number>; startedAtMicros: number; sendElapsedMs: number; drain: FanoutDrainResult }> {
-    const publisherShares = this.share(options.publishers);
-    const subscriberShares = this.share(options.subscribers);
+  async fanoutStep(options: CommandOptions<'fanout-start'> & { drainMs: number  }): Promise<{ sent: Record<number, number>; startedAtMicros: number; sendElapsedMs: number; drain: FanoutDrainResult }> {
+    const { drainMs, ...start } = options;
+    const publisherShares = this.share(start.publishers);
+    const subscriberShares = this.share(start.subscribers);
     const started = await Promise.all(
       this.workers.map((worker, index) =>
-        worker.call<FanoutStartResult>({
-          cmd: 'fanout-start',
-          step: options.step,
-          durationMs: options.durationMs,
-          bodyBytes: options.bodyBytes,
-          ratePerPublisher: options.ratePerPublisher,
-          publishers: publisherShares[index]!,
-          subscribers: subscriberShares[index]!,
-        }),
+        worker.call<FanoutStartResult>({ cmd: 'fanout-start', ...start, publishers: publisherShares[index]!, subscribers: subscriberShares[index]! }),
       ),
     );
     const sent = Object.assign({}, ...started.map((result) => result.sent)) as Record<number, number>;
     const drains = await Promise.all(
-      this.workers.map((worker) => worker.call<FanoutDrainResult>({ cmd: 'fanout-drain', step: options.step, sent, timeoutMs: options.drainMs })),
+      this.workers.map((worker) => worker.call<FanoutDrainResult>({ cmd: 'fanout-drain', step: start.step, sent, timeoutMs: drainMs })),
     );
-    const latencies = new Float64Array(drains.reduce((sum, drain) => sum + drain.latencies.length, 0));
-    let offset = 0;
-    for (const drain of drains) {
-      latencies.set(drain.latencies, offset);
-      offset += drain.latencies.length;
-    }
     return {
       sent,
       startedAtMicros: Math.min(...started.map((result) => result.startedAtMicros)),
       sendElapsedMs: Math.max(...started.map((result) => result.elapsedMs)),
       drain: {
-        latencies,
+        latencies: concatenated(drains.map((drain) => drain.latencies)),
         expected: drains.reduce((sum, drain) => sum + drain.expected, 0),
         unique: drains.reduce((sum, drain) => sum + drain.unique, 0),
         duplicates: drains.reduce((sum, drain) => sum + drain.duplicates, 0),
@@ -174,25 +154,19 @@ export class LoadPool {
     };
   }
 
-  async ingest(options: { durationMs: number; bodyBytes: number; window: number; publishers: PublisherSpec[]; drainMs: number }): Promise<IngestResult> {
+  async ingest(options: CommandOptions<'ingest'>): Promise<IngestResult> {
     const shares = this.share(options.publishers);
     const results = await Promise.all(
       this.workers.map((worker, index) => worker.call<IngestResult>({ cmd: 'ingest', ...options, publishers: shares[index]! })),
     );
     const active = results.filter((result) => result.sent > 0);
-    const latencies = new Float64Array(results.reduce((sum, result) => sum + result.receiptLatencies.length, 0));
-    let offset = 0;
-    for (const result of results) {
-      latencies.set(result.receiptLatencies, offset);
-      offset += result.receiptLatencies.length;
-    }
     return {
       sent: results.reduce((sum, result) => sum + result.sent, 0),
       receipts: results.reduce((sum, result) => sum + result.receipts, 0),
       errors: results.flatMap((result) => result.errors).slice(0, 10),
       firstSendMicros: Math.min(...active.map((result) => result.firstSendMicros)),
       lastReceiptMicros: Math.max(...active.map((result) => result.lastReceiptMicros)),
-      receiptLatencies: latencies,
+      receiptLatencies: concatenated(results.map((result) => result.receiptLatencies)),
     };
   }
 
@@ -225,4 +199,14 @@ export class LoadPool {
   async terminate(): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
+}
+
+function concatenated(parts: Float64Array[]): Float64Array {
+  const whole = new Float64Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    whole.set(part, offset);
+    offset += part.length;
+  }
+  return whole;
 }

@@ -5,9 +5,9 @@ import { KafkaJS } from '@confluentinc/kafka-javascript';
 import postgres from 'postgres';
 import { topicNames, topicSpecs } from '../../src/kafka/topics.js';
 import type { SendTemplate } from '../load/stomp-wire.js';
-import { openInspector, type InspectorSession } from './inspector.js';
-import { freePort, openFilesLimit, rssOf, runCommand, startChild, waitUntilReady, type ManagedChild } from './processes.js';
-import { roomOfPublisher, type MemorySample, type Plan, type Target, type UserRef } from './target.js';
+import { startNodeTarget, type NodeTargetProcess } from './node-target-process.js';
+import { freePort, openFilesLimit, runCommand, waitUntilReady } from './processes.js';
+import { roomOfPublisher, type Plan, type Target, type UserRef } from './target.js';
 
 /** Raised so the benchmark measures the pipeline, not the per-user abuse limit (default 10/s). */
 export const BENCH_RATE_LIMIT = 1_000_000;
@@ -43,10 +43,8 @@ export function createServiceTarget(options: ServiceTargetOptions): Target {
   })();
   const topicPrefix = `bench_${suffix}.`;
   const notes: string[] = [];
-  let child: ManagedChild | undefined;
+  let target: NodeTargetProcess | undefined;
   let baseUrl = '';
-  let inspectPort = 0;
-  let inspector: Promise<InspectorSession> | undefined;
   let sql: postgres.Sql | undefined;
   const subscribers: Account[] = [];
   const publishers: Account[] = [];
@@ -145,12 +143,10 @@ export function createServiceTarget(options: ServiceTargetOptions): Target {
       // e.g. BENCH_SERVICE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where the time goes.
       const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
       if (nodeArgs.length) notes.push(`node options for the service: ${nodeArgs.join(' ')}`);
-      // The inspector (loopback only) lets the connections workload read the heap after a full GC.
-      inspectPort = await freePort();
-      child = startChild(process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, ...nodeArgs, ...args], { cwd: options.root, env, logFile: join(options.logDir, 'service.log') });
-      await waitUntilReady('service', async () => (await fetch(`${baseUrl}/actuator/health`)).status === 200, { timeoutMs: 90_000, child });
+      target = await startNodeTarget(args, { cwd: options.root, env, logFile: join(options.logDir, 'service.log'), nodeArgs });
+      await waitUntilReady('service', async () => (await fetch(`${baseUrl}/actuator/health`)).status === 200, { timeoutMs: 90_000, child: target.child });
       sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-      const files = openFilesLimit(child.pid);
+      const files = openFilesLimit(target.child.pid);
       if (files) notes.push(`the service process may hold ${files.soft} open files (hard limit ${files.hard}); its own database, Redis and Kafka descriptors count against it too`);
     },
 
@@ -216,18 +212,12 @@ export function createServiceTarget(options: ServiceTargetOptions): Target {
       }
     },
 
-    async memory(): Promise<MemorySample> {
-      inspector ??= openInspector(inspectPort);
-      const heapBytes = await inspector.then((session) => session.heapUsedAfterGc()).catch(() => null);
-      return { rssBytes: rssOf(child!.pid), heapBytes };
-    },
-
-    pid: () => child?.pid,
-    openFilesLimit: () => (child ? openFilesLimit(child.pid)?.soft : undefined),
+    memory: () => target!.memory(),
+    pid: () => target?.child.pid,
+    openFilesLimit: () => target?.openFilesLimit(),
 
     async stop() {
-      void inspector?.then((session) => session.close()).catch(() => {});
-      await child?.stop(30_000);
+      await target?.stop(30_000);
       await sql?.end({ timeout: 5 }).catch(() => {});
       const admin = postgres(new URL('/postgres', databaseUrl).toString(), { max: 1, onnotice: () => {} });
       await admin.unsafe(`drop database if exists "chat_bench_${suffix}" with (force)`).catch(() => {});

@@ -1,0 +1,38 @@
+/**
+ * A Node target (the service or the ceiling server) in a process of its own, started with the
+ * inspector on a loopback port so the connections workload can read its heap after a full GC.
+ */
+import { openInspector, type InspectorSession } from './inspector.js';
+import { freePort, openFilesLimit, rssOf, startChild, type ManagedChild } from './processes.js';
+import type { MemorySample } from './target.js';
+
+export interface NodeTargetProcess {
+  child: ManagedChild;
+  memory(): Promise<MemorySample>;
+  /** The process's soft open-files limit, past which the kernel refuses its connections. */
+  openFilesLimit(): number | undefined;
+  stop(timeoutMs: number): Promise<void>;
+}
+
+export async function startNodeTarget(
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; cwd: string; logFile: string; nodeArgs?: string[] },
+): Promise<NodeTargetProcess> {
+  const inspectPort = await freePort();
+  const child = startChild(process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, ...(options.nodeArgs ?? []), ...args], options);
+  // Opened on first use and kept: see inspector.ts for why the session must outlive one reading.
+  let inspector: Promise<InspectorSession> | undefined;
+  return {
+    child,
+    async memory() {
+      inspector ??= openInspector(inspectPort);
+      const heapBytes = await inspector.then((session) => session.heapUsedAfterGc()).catch(() => null);
+      return { rssBytes: rssOf(child.pid), heapBytes };
+    },
+    openFilesLimit: () => openFilesLimit(child.pid)?.soft,
+    async stop(timeoutMs) {
+      void inspector?.then((session) => session.close()).catch(() => {});
+      await child.stop(timeoutMs);
+    },
+  };
+}
