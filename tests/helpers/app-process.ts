@@ -44,6 +44,8 @@ export interface AppProcessOptions {
   startTimeoutMs?: number;
   /** Print the child's lines to stderr as they come; default: when TEST_LOG_LEVEL is set. */
   echo?: boolean;
+  /** Options for node itself, before the entry point (e.g. `--inspect=127.0.0.1:9230`). */
+  nodeArgs?: string[];
 }
 
 export interface AppProcess {
@@ -94,7 +96,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
   if (!env.LOG_LEVEL || QUIETER_THAN_INFO.has(env.LOG_LEVEL)) env.LOG_LEVEL = 'info';
 
   installExitHook();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
