@@ -124,7 +124,9 @@ export class LoadPool {
     };
   }
 
-  async fanoutStep(options: CommandOptions<'fanout-start'> & { drainMs: number  }): Promise<{ sent: Record<number, number>; startedAtMicros: number; sendElapsedMs: number; drain: FanoutDrainResult }> {
+  async fanoutStep(
+    options: CommandOptions<'fanout-start'> & { drainMs: number },
+  ): Promise<{ sent: Record<number, number>; startedAtMicros: number; sendElapsedMs: number; drain: FanoutDrainResult }> {
     const { drainMs, ...start } = options;
     const publisherShares = this.share(start.publishers);
     const subscriberShares = this.share(start.subscribers);

@@ -41,7 +41,7 @@ export function createCeilingTarget(options: { root: string; logDir: string }): 
     async settle() {},
     memory: () => target!.memory(),
     pid: () => target?.child.pid,
-    openFilesLimit: () => target?.openFilesLimit(),
+    openFilesLimit: () => target?.openFilesLimit()?.soft,
     async stop() {
       await target?.stop(5_000);
     },

@@ -9,8 +9,8 @@ import type { MemorySample } from './target.js';
 export interface NodeTargetProcess {
   child: ManagedChild;
   memory(): Promise<MemorySample>;
-  /** The process's soft open-files limit, past which the kernel refuses its connections. */
-  openFilesLimit(): number | undefined;
+  /** The process's open-files limits; past the soft one the kernel refuses its connections. */
+  openFilesLimit(): { soft: number; hard: number } | undefined;
   stop(timeoutMs: number): Promise<void>;
 }
 
@@ -29,7 +29,7 @@ export async function startNodeTarget(
       const heapBytes = await inspector.then((session) => session.heapUsedAfterGc()).catch(() => null);
       return { rssBytes: rssOf(child.pid), heapBytes };
     },
-    openFilesLimit: () => openFilesLimit(child.pid)?.soft,
+    openFilesLimit: () => openFilesLimit(child.pid),
     async stop(timeoutMs) {
       void inspector?.then((session) => session.close()).catch(() => {});
       await child.stop(timeoutMs);

@@ -6,7 +6,7 @@ import postgres from 'postgres';
 import { topicNames, topicSpecs } from '../../src/kafka/topics.js';
 import type { SendTemplate } from '../load/stomp-wire.js';
 import { startNodeTarget, type NodeTargetProcess } from './node-target-process.js';
-import { freePort, openFilesLimit, runCommand, waitUntilReady } from './processes.js';
+import { freePort, runCommand, waitUntilReady } from './processes.js';
 import { roomOfPublisher, type Plan, type Target, type UserRef } from './target.js';
 
 /** Raised so the benchmark measures the pipeline, not the per-user abuse limit (default 10/s). */
@@ -146,7 +146,7 @@ export function createServiceTarget(options: ServiceTargetOptions): Target {
       target = await startNodeTarget(args, { cwd: options.root, env, logFile: join(options.logDir, 'service.log'), nodeArgs });
       await waitUntilReady('service', async () => (await fetch(`${baseUrl}/actuator/health`)).status === 200, { timeoutMs: 90_000, child: target.child });
       sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-      const files = openFilesLimit(target.child.pid);
+      const files = target.openFilesLimit();
       if (files) notes.push(`the service process may hold ${files.soft} open files (hard limit ${files.hard}); its own database, Redis and Kafka descriptors count against it too`);
     },
 
@@ -214,7 +214,7 @@ export function createServiceTarget(options: ServiceTargetOptions): Target {
 
     memory: () => target!.memory(),
     pid: () => target?.child.pid,
-    openFilesLimit: () => target?.openFilesLimit(),
+    openFilesLimit: () => target?.openFilesLimit()?.soft,
 
     async stop() {
       await target?.stop(30_000);
