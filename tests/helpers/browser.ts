@@ -129,7 +129,7 @@ export async function waitForAttribute(locator: Locator, name: string, expected:
   );
 }
 
-// ---- driving the chat page (public/app.js); selectors are its data-testid attributes ----------
+// ---- driving the chat page (public/js/); selectors are its data-testid attributes -------------
 
 export interface BrowserUser {
   email: string;
