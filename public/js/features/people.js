@@ -15,28 +15,41 @@ function debounce(fn, ms) {
   };
 }
 
+/**
+ * A search box (debounced) filling its result list with the people found; an answer for a query
+ * the box no longer holds is dropped.
+ */
+function peopleSearch({ inputId, resultsId, show, onError }) {
+  return debounce(async (query) => {
+    const results = $(resultsId);
+    if (!query) {
+      results.replaceChildren();
+      return;
+    }
+    try {
+      const users = await searchUsers(query);
+      if ($(inputId).value.trim() !== query) return;
+      show(results, users);
+    } catch (error) {
+      onError(error);
+    }
+  }, SEARCH_DEBOUNCE_MS);
+}
+
 // ---- direct chats ------------------------------------------------------------------------------
 
-/** Debounced; an answer for a query the box no longer holds is dropped. */
-export const searchPeople = debounce(async (query) => {
-  const results = $('user-results');
-  if (!query) {
-    results.replaceChildren();
-    return;
-  }
-  try {
-    const users = await searchUsers(query);
-    if ($('user-search').value.trim() !== query) return;
+export const searchPeople = peopleSearch({
+  inputId: 'user-search',
+  resultsId: 'user-results',
+  show: (results, users) =>
     renderUserResults(results, users, {
       label: 'Chat with',
       testid: 'start-direct',
       onPick: (user) => void startDirect(user),
       emptyText: 'Nobody found',
-    });
-  } catch (error) {
-    toast(error.message);
-  }
-}, SEARCH_DEBOUNCE_MS);
+    }),
+  onError: (error) => toast(error.message),
+});
 
 async function startDirect(user) {
   try {
@@ -76,24 +89,20 @@ export function closeGroupDialog() {
   $('group-dialog').close();
 }
 
-export const searchGroupMembers = debounce(async (query) => {
-  const results = $('group-results');
-  if (!query) {
-    results.replaceChildren();
-    return;
-  }
-  try {
-    const users = await searchUsers(query);
-    if ($('group-search').value.trim() !== query) return;
+export const searchGroupMembers = peopleSearch({
+  inputId: 'group-search',
+  resultsId: 'group-results',
+  show: (results, users) => {
     const pick = (user) => {
       picked.set(user.id, user);
       renderPicked();
     };
     renderUserResults(results, users, { label: 'Add', testid: 'group-add-member', onPick: pick });
-  } catch (error) {
+  },
+  onError: (error) => {
     $('group-error').textContent = error.message;
-  }
-}, SEARCH_DEBOUNCE_MS);
+  },
+});
 
 export async function createGroup(event) {
   event.preventDefault();
