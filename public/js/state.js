@@ -8,6 +8,7 @@
  * gap fill after a reconnect and the client's own resends all collapse onto one entry.
  */
 const SEEN_KEYS_LIMIT = 5_000;
+const LIVE_KEPT_PER_ROOM = 50;
 
 export const state = {
   /** `{ token, userId, email, nickname }` of the login in use, or null. */
@@ -27,6 +28,8 @@ export const state = {
   outbox: new Map(),
   /** Keys already counted, so a redelivered message does not raise a badge twice. */
   seenKeys: new Set(),
+  /** roomId → (messageKey → message) that arrived live while the room was not open (takeLiveMessages). */
+  liveWhileClosed: new Map(),
   refreshTimer: null,
   readReceiptsAvailable: true,
 };
@@ -37,6 +40,7 @@ export function forgetLogin() {
   state.rooms.clear();
   state.outbox.clear();
   state.online.clear();
+  state.liveWhileClosed.clear();
   state.view = null;
 }
 
@@ -182,6 +186,25 @@ export function liveMessage(roomId, body) {
     createdAt: Date.parse(body.timestamp) || Date.now(),
     status: 'sent',
   };
+}
+
+/**
+ * Keeps a message that arrived live for a room that is not open. Broadcast and storage are separate
+ * consumer groups, so the history read when the room opens can miss a message the badge already
+ * counted; the room shows these with it.
+ */
+export function keepLiveMessage(message) {
+  let kept = state.liveWhileClosed.get(message.roomId);
+  if (!kept) state.liveWhileClosed.set(message.roomId, (kept = new Map()));
+  kept.set(message.messageKey, message);
+  if (kept.size > LIVE_KEPT_PER_ROOM) kept.delete(kept.keys().next().value);
+}
+
+/** The messages kept for a room (keepLiveMessage), oldest first; they are forgotten here. */
+export function takeLiveMessages(roomId) {
+  const kept = state.liveWhileClosed.get(roomId);
+  state.liveWhileClosed.delete(roomId);
+  return kept ? [...kept.values()] : [];
 }
 
 /** A message of ours the server has not confirmed yet. */

@@ -20,7 +20,18 @@ import {
   showRoomPane,
 } from '../render/messages.js';
 import { renderMembers, renderRooms } from '../render/room-list.js';
-import { historyMessage, isMine, newView, ownMessage, placeInOrder, rememberKey, roomLabel, state } from '../state.js';
+import {
+  historyMessage,
+  isMine,
+  keepLiveMessage,
+  newView,
+  ownMessage,
+  placeInOrder,
+  rememberKey,
+  roomLabel,
+  state,
+  takeLiveMessages,
+} from '../state.js';
 import { scheduleMarkRead } from './read-receipts.js';
 import { syncRoomSubscriptions } from './room-subscriptions.js';
 import { refreshOnline, touchRoom } from './rooms.js';
@@ -50,10 +61,12 @@ export async function openRoom(roomId) {
   if (summary) summary.unreadCount = 0;
   syncRoomSubscriptions();
   renderRooms();
-  // Messages from the outbox belong on screen even before the history arrives.
+  // Messages from the outbox, and those that arrived live while the room was closed, belong on
+  // screen even before the history arrives, and even if it does not have them yet.
   for (const item of state.outbox.values()) {
     if (item.roomId === roomId) mergeMessage(view, ownMessage(roomId, item.messageKey, item.content));
   }
+  for (const message of takeLiveMessages(roomId)) mergeMessage(view, message);
 
   const [room] = await Promise.all([
     getRoom(roomId).catch((error) => {
@@ -163,6 +176,8 @@ export function receiveMessage(message) {
     mergeMessage(view, message);
     if (stick || !fromOther) scrollToBottom();
     if (fromOther && firstTime && pageVisible()) scheduleMarkRead(view);
+  } else {
+    keepLiveMessage(message);
   }
   if (firstTime) touchRoom(message.roomId, message, fromOther && !(open && pageVisible()));
 }
