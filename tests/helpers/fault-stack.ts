@@ -6,7 +6,7 @@ import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { kafkaJavaArgs, kafkaServerProperties } from '../../scripts/kafka/broker-config.mjs';
+import { kafkaJavaArgs, kafkaServerProperties } from '../../scripts/lib/kafka-broker.mjs';
 import { waitFor } from './wait.js';
 
 /**
