@@ -69,7 +69,10 @@ function javaMajor(java) {
 export function findJava({ minMajor = 17, env = process.env } = {}) {
   const fromHome = env.JAVA_HOME ? path.join(env.JAVA_HOME, 'bin', 'java') : undefined;
   const java = (fromHome && isExecutableFile(fromHome) ? fromHome : undefined) ?? findOnPath('java', env);
-  if (!java) throw new ScriptError(`no java found (JAVA_HOME or PATH); Apache Kafka needs Java ${minMajor}+ (apt-get install openjdk-17-jre-headless)`);
+  if (!java)
+    throw new ScriptError(
+      `no java found (JAVA_HOME or PATH); Apache Kafka needs Java ${minMajor}+ (apt-get install openjdk-17-jre-headless)`,
+    );
   const major = javaMajor(java);
   if (major < minMajor) throw new ScriptError(`${java} is Java ${major || '?'}; Apache Kafka needs Java ${minMajor}+`);
   return java;

@@ -135,7 +135,16 @@ export function resolveKafkaJars({ libsDir, onProgress = () => {} }) {
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(tmp), { recursive: true });
   onProgress(`resolving Apache Kafka ${version} broker jars from Maven Central into ${libsDir} (the first time can take a few minutes)…`);
-  const args = ['-q', '-B', '-Dstyle.color=never', '-f', KAFKA_POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${tmp}`];
+  const args = [
+    '-q',
+    '-B',
+    '-Dstyle.color=never',
+    '-f',
+    KAFKA_POM,
+    'dependency:copy-dependencies',
+    '-DincludeScope=runtime',
+    `-DoutputDirectory=${tmp}`,
+  ];
   const r = run(mvn, args, { cwd: KAFKA_ASSETS, stdio: ['ignore', 'pipe', 'pipe'] });
   const jars = fs.existsSync(tmp) ? fs.readdirSync(tmp).filter((f) => f.endsWith('.jar')) : [];
   if (!r.ok || !jars.some((jar) => jar.startsWith(`kafka_2.13-${version}`))) {

@@ -40,7 +40,8 @@ export function chownTree(dir, owner) {
  */
 export function initPostgresData({ dataDir, user = 'postgres', owner = {} }) {
   const initdb = findPgBin('initdb');
-  if (!initdb) throw new ScriptError('no initdb found (looked in /usr/lib/postgresql/*/bin and PATH); install the PostgreSQL server package');
+  if (!initdb)
+    throw new ScriptError('no initdb found (looked in /usr/lib/postgresql/*/bin and PATH); install the PostgreSQL server package');
   const r = run(initdb, ['-D', dataDir, '-U', user, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'], {
     ...owner,
     cwd: path.dirname(dataDir),

@@ -24,10 +24,7 @@ export function fileTail(file: string, lines?: number): string;
 export function describeExit(status: ExitStatus): string;
 
 export type ChildOutput =
-  | 'ignore'
-  | 'inherit'
-  | { file: string; append?: boolean }
-  | { onLine: (line: string, stream: 'stdout' | 'stderr') => void };
+  'ignore' | 'inherit' | { file: string; append?: boolean } | { onLine: (line: string, stream: 'stdout' | 'stderr') => void };
 
 export interface StartChildOptions {
   /** For messages; default the command's file name. */

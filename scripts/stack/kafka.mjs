@@ -8,14 +8,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { findJava } from '../lib/binaries.mjs';
 import { ScriptError } from '../lib/errors.mjs';
-import { formatKafkaStorage, KAFKA_LOG4J, kafkaClusterId, kafkaJavaArgs, kafkaServerProperties, resolveKafkaJars } from '../lib/kafka-broker.mjs';
+import {
+  formatKafkaStorage,
+  KAFKA_LOG4J,
+  kafkaClusterId,
+  kafkaJavaArgs,
+  kafkaServerProperties,
+  resolveKafkaJars,
+} from '../lib/kafka-broker.mjs';
 import { isAlive, isOurProcess, readPid, terminatePid } from '../lib/pids.mjs';
 import { portFree } from '../lib/ports.mjs';
 import { probeKafka, probeKafkaAny } from '../lib/probes.mjs';
 import { describeExit, fileTail, startChild } from '../lib/processes.mjs';
 import { secondsSince, waitForProbe } from '../lib/wait.mjs';
-import { bindAddress, isLoopback } from './config.mjs';
+import { bindAddress } from './config.mjs';
 import { shown } from './output.mjs';
+import { assertMayStart } from './start-guard.mjs';
 
 const START_TIMEOUT_MS = 90_000;
 // SIGTERM is a controlled shutdown (flushes logs, closes the metadata log): well under a second
@@ -123,13 +131,14 @@ export function createKafkaService({ stackDir, out }) {
       // broker that logs nothing (the slf4j binding trap) is noticed; but not for long.
       if (logSaysStarted(logOffset)) return r;
       answeringSince ||= Date.now();
-      if (Date.now() - answeringSince <= STARTED_LINE_GRACE_MS) return { state: 'down', detail: 'answering, waiting for "Kafka Server started"' };
+      if (Date.now() - answeringSince <= STARTED_LINE_GRACE_MS)
+        return { state: 'down', detail: 'answering, waiting for "Kafka Server started"' };
       out.info(`kafka: answers, but ${shown(serverLog)} has no "Kafka Server started" line (logging broken?)`);
       return r;
     };
     return waitForProbe(probe, {
       timeoutMs: START_TIMEOUT_MS,
-      onSlow: (ms, r) => out.info(`kafka: waiting… ${(ms / 1000).toFixed(1)}s (${r.detail || r.state})`),
+      onSlow: out.slow('kafka'),
       onTick: () => {
         const status = child.exitStatus();
         if (status || !isAlive(child.pid)) {
@@ -156,7 +165,8 @@ export function createKafkaService({ stackDir, out }) {
     if (probe.state === 'ok') return true;
     if (isAlive(mine.pid)) {
       const where = `${cfg.host}:${cfg.port}`;
-      throw new ScriptError(`the stack's broker (pid ${mine.pid}) does not answer at ${where}; run "node scripts/stack.mjs down kafka" and retry\n${logTails()}`);
+      const retry = 'run "node scripts/stack.mjs down kafka" and retry';
+      throw new ScriptError(`the stack's broker (pid ${mine.pid}) does not answer at ${where}; ${retry}\n${logTails()}`);
     }
     out.info(`kafka: the stack's broker (pid ${mine.pid}) exited, starting a new one`);
     return false;
@@ -167,27 +177,24 @@ export function createKafkaService({ stackDir, out }) {
     let probe = await probeKafkaAny(cfg.brokers);
     const mine = ours();
     const mineHere = mine && mine.port === cfg.port;
-    if (probe.state !== 'ok' && mine && !mineHere) {
-      throw new ScriptError(`the stack's broker (pid ${mine.pid}) listens on port ${mine.port}, not ${cfg.port}; run "node scripts/stack.mjs down kafka" first`);
-    }
     if (probe.state !== 'ok' && mineHere && (await waitForOurs(cfg, mine))) probe = await probeKafkaAny(cfg.brokers);
     if (probe.state === 'ok') {
       const at = `${probe.broker.host}:${probe.broker.port}`;
-      if (mineHere && probe.broker.port === cfg.port && isAlive(mine.pid)) out.summary(`kafka: already running (started by stack, pid ${mine.pid}) on ${at}`);
-      else out.summary(`kafka: reusing ${at}`);
+      const ourOwn = mineHere && probe.broker.port === cfg.port && isAlive(mine.pid);
+      out.summary(ourOwn ? `kafka: already running (started by stack, pid ${mine.pid}) on ${at}` : `kafka: reusing ${at}`);
       return;
     }
-    if (!isLoopback(cfg.host)) {
-      const all = cfg.brokers.map((b) => `${b.host}:${b.port}`).join(',');
-      throw new ScriptError(`no broker answers at ${all} (${probe.detail}), and the stack only starts services on loopback`);
-    }
-    if (probe.state === 'foreign') throw new ScriptError(`something listens on ${where} but does not answer a Kafka ApiVersions request (${probe.detail})`);
+    const probed = cfg.brokers.map((b) => `${b.host}:${b.port}`).join(',');
+    const speaks = 'answer a Kafka ApiVersions request';
+    const stillMine = mine && isAlive(mine.pid) ? mine : undefined;
+    assertMayStart({ service: 'kafka', what: 'Kafka broker', speaks, cfg, probe, mine: stillMine, probed });
     fs.rmSync(pidFile, { force: true }); // stale: its process is gone
 
     const java = findJava();
     const { version, resolvedMs } = resolveKafkaJars({ libsDir, onProgress: (message) => out.info(`kafka: ${message}`) });
     const host = bindAddress(cfg.host);
-    if (!(await portFree(cfg.port + 1, host))) throw new ScriptError(`the controller port ${cfg.port + 1} (broker port + 1) on ${host} is already in use`);
+    if (!(await portFree(cfg.port + 1, host)))
+      throw new ScriptError(`the controller port ${cfg.port + 1} (broker port + 1) on ${host} is in use`);
 
     const start = Date.now();
     fs.mkdirSync(data, { recursive: true });
@@ -199,12 +206,19 @@ export function createKafkaService({ stackDir, out }) {
     out.info(`kafka: starting Apache Kafka ${version} on ${where} (controller ${cfg.port + 1})`);
     const logOffset = fileSize(serverLog);
     // A daemon: its own session, so it outlives this script and a ^C in the terminal that ran it.
-    const child = startChild(java, kafkaJavaArgs(javaOptions, 'kafka.Kafka', propsFile), { name: 'kafka', cwd: dir, output: { file: outFile }, daemon: true });
+    const child = startChild(java, kafkaJavaArgs(javaOptions, 'kafka.Kafka', propsFile), {
+      name: 'kafka',
+      cwd: dir,
+      output: { file: outFile },
+      daemon: true,
+    });
     fs.writeFileSync(pidFile, `${child.pid}\n`);
     probe = await waitForStart(cfg, child, start, logOffset);
     if (probe.state !== 'ok') {
       const how = `it is left running (stop it with "node scripts/stack.mjs down kafka")`;
-      throw new ScriptError(`broker (pid ${child.pid}) did not answer at ${where} within ${START_TIMEOUT_MS / 1000}s; ${how}\n${logTails()}`);
+      throw new ScriptError(
+        `broker (pid ${child.pid}) did not answer at ${where} within ${START_TIMEOUT_MS / 1000}s; ${how}\n${logTails()}`,
+      );
     }
     // Remember the newest version that has run on this storage (see prepareStorage).
     const formattedBy = readText(formattedByFile).trim();

@@ -15,6 +15,7 @@ export async function withLock(stackDir, out, fn) {
   const pidFile = path.join(lockDir, 'pid');
   fs.mkdirSync(stackDir, { recursive: true });
   const start = Date.now();
+  let toldHolder;
   for (;;) {
     try {
       fs.mkdirSync(lockDir);
@@ -24,8 +25,9 @@ export async function withLock(stackDir, out, fn) {
       if (err.code !== 'EEXIST') throw err;
       const holder = readPid(pidFile);
       if (holder && holder !== process.pid && isAlive(holder)) {
-        if (Date.now() - start > HOLD_LIMIT_MS) throw new ScriptError(`another "stack up" (pid ${holder}) holds ${lockDir} for over 5 minutes`);
-        if (Date.now() - start < 600) out.info(`waiting for another "stack up" (pid ${holder}) to finish…`);
+        if (Date.now() - start > HOLD_LIMIT_MS) throw new ScriptError(`another "stack up" (pid ${holder}) holds ${lockDir} over 5 minutes`);
+        if (toldHolder !== holder) out.info(`waiting for another "stack up" (pid ${holder}) to finish…`);
+        toldHolder = holder;
         await sleep(500);
         continue;
       }

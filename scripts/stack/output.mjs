@@ -11,6 +11,10 @@ export function createOutput({ quiet }) {
       if (!quiet) console.log(message);
     },
     summary: (message) => console.log(message),
+    /** For waitForProbe's onSlow: "<service>: waiting… 5.0s (<what the probe said>)". */
+    slow: (service) => (ms, probe) => {
+      if (!quiet) console.log(`${service}: waiting… ${(ms / 1000).toFixed(1)}s (${probe.detail || probe.state})`);
+    },
   };
 }
 

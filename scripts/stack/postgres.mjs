@@ -13,8 +13,9 @@ import { chownTree, initPostgresData, postgresOsUser } from '../lib/postgres-ser
 import { probePostgres } from '../lib/probes.mjs';
 import { fileTail, run } from '../lib/processes.mjs';
 import { secondsSince, waitForProbe } from '../lib/wait.mjs';
-import { bindAddress, isLoopback } from './config.mjs';
+import { bindAddress } from './config.mjs';
 import { shown } from './output.mjs';
+import { assertMayStart } from './start-guard.mjs';
 
 const START_TIMEOUT_S = 60;
 
@@ -24,10 +25,7 @@ export function createPostgresService({ stackDir, out }) {
   const runDir = path.join(dir, 'run');
   const logFile = path.join(dir, 'postgres.log');
   const waitUntilAnswers = (cfg) =>
-    waitForProbe(() => probePostgres(cfg), {
-      timeoutMs: START_TIMEOUT_S * 1000,
-      onSlow: (ms, r) => out.info(`postgres: waiting… ${(ms / 1000).toFixed(1)}s (${r.detail || r.state})`),
-    });
+    waitForProbe(() => probePostgres(cfg), { timeoutMs: START_TIMEOUT_S * 1000, onSlow: out.slow('postgres') });
 
   /** The postmaster that owns our data folder, and the port it listens on. */
   function ours() {
@@ -65,11 +63,10 @@ export function createPostgresService({ stackDir, out }) {
       else out.summary(`postgres: reusing ${where}${extra}`);
       return;
     }
-    if (!isLoopback(cfg.host)) throw new ScriptError(`no PostgreSQL answers at ${where} (${probe.detail}), and the stack only starts services on loopback`);
-    if (probe.state === 'foreign') throw new ScriptError(`something listens on ${where} but does not speak the PostgreSQL protocol (${probe.detail})`);
-    if (mine) throw new ScriptError(`the stack's server (pid ${mine.pid}) runs on port ${mine.port}, not ${cfg.port}; run "node scripts/stack.mjs down postgres" first`);
+    assertMayStart({ service: 'postgres', what: 'PostgreSQL', speaks: 'speak the PostgreSQL protocol', cfg, probe, mine });
     const pgCtl = findPgBin('pg_ctl');
-    if (!pgCtl) throw new ScriptError(`nothing answers at ${where}, and no pg_ctl found (looked in /usr/lib/postgresql/*/bin and PATH); install PostgreSQL server binaries`);
+    if (!pgCtl)
+      throw new ScriptError(`nothing answers at ${where}, and no pg_ctl in /usr/lib/postgresql/*/bin or PATH (install PostgreSQL)`);
 
     const start = Date.now();
     const owner = postgresOsUser();

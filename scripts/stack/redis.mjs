@@ -10,7 +10,8 @@ import { isOurProcess, readPid, terminatePid } from '../lib/pids.mjs';
 import { probeRedis } from '../lib/probes.mjs';
 import { fileTail, run } from '../lib/processes.mjs';
 import { secondsSince, waitForProbe } from '../lib/wait.mjs';
-import { bindAddress, isLoopback } from './config.mjs';
+import { bindAddress } from './config.mjs';
+import { assertMayStart } from './start-guard.mjs';
 
 const START_TIMEOUT_MS = 15_000;
 
@@ -19,11 +20,7 @@ export function createRedisService({ stackDir, out }) {
   const pidFile = path.join(dir, 'redis.pid');
   const portFile = path.join(dir, 'port');
   const logFile = path.join(dir, 'redis.log');
-  const waitUntilAnswers = (cfg) =>
-    waitForProbe(() => probeRedis(cfg), {
-      timeoutMs: START_TIMEOUT_MS,
-      onSlow: (ms, r) => out.info(`redis: waiting… ${(ms / 1000).toFixed(1)}s (${r.detail || r.state})`),
-    });
+  const waitUntilAnswers = (cfg) => waitForProbe(() => probeRedis(cfg), { timeoutMs: START_TIMEOUT_MS, onSlow: out.slow('redis') });
 
   function ours() {
     const pid = readPid(pidFile);
@@ -45,10 +42,7 @@ export function createRedisService({ stackDir, out }) {
       else out.summary(`redis: reusing ${where}${note}`);
       return;
     }
-    if (!isLoopback(cfg.host)) throw new ScriptError(`no Redis answers at ${where} (${probe.detail}), and the stack only starts services on loopback`);
-    if (probe.state === 'foreign') throw new ScriptError(`something listens on ${where} but does not answer PING like Redis (${probe.detail})`);
-    if (mineHere) throw new ScriptError(`the stack's server (pid ${mine.pid}) is running but does not answer at ${where}; run "node scripts/stack.mjs down redis" first`);
-    if (mine) throw new ScriptError(`the stack's server (pid ${mine.pid}) runs on port ${mine.port}, not ${cfg.port}; run "node scripts/stack.mjs down redis" first`);
+    assertMayStart({ service: 'redis', what: 'Redis', speaks: 'answer PING like Redis', cfg, probe, mine });
     const server = findRedisServer();
 
     const start = Date.now();
@@ -71,7 +65,10 @@ export function createRedisService({ stackDir, out }) {
     const mine = ours();
     if (!mine) return undefined;
     // Redis shuts down cleanly on SIGTERM; with no save points configured it writes nothing.
-    const how = await terminatePid(mine.pid, { timeoutMs: 10_000, onEscalate: () => out.info('redis: still running after 10s, sending SIGKILL') });
+    const how = await terminatePid(mine.pid, {
+      timeoutMs: 10_000,
+      onEscalate: () => out.info('redis: still running after 10s, sending SIGKILL'),
+    });
     fs.rmSync(pidFile, { force: true });
     fs.rmSync(portFile, { force: true });
     return `${how} (pid ${mine.pid})`;
