@@ -17,7 +17,7 @@ function exchange(host, port, payload, isComplete, { timeoutMs = DEFAULT_TIMEOUT
     let buf = Buffer.alloc(0);
     let settled = false;
     const socket = net.connect({ host, port });
-    const fail = (detail) => (connected ? { state: 'foreign', reply: buf, detail } : { state: 'down', detail });
+    const fail = (detail) => ({ state: connected ? 'foreign' : 'down', detail });
     const done = (result) => {
       if (settled) return;
       settled = true;
