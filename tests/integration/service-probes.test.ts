@@ -1,7 +1,7 @@
-import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/ports.mjs';
 import { probeKafka, probeKafkaAny, probePostgres, probeRedis } from '../../scripts/lib/probes.mjs';
+import { startForeignServer } from '../helpers/foreign-server.js';
 import { serviceUrls } from '../helpers/services.js';
 
 /**
@@ -18,25 +18,15 @@ const redisAt = hostPort(serviceUrls.redis);
 const kafkaAt = hostPort(serviceUrls.kafka.split(',')[0]!);
 
 let closedPort: number;
-let chatty: Server;
+let chatty: Awaited<ReturnType<typeof startForeignServer>>;
 let chattyPort: number;
-const accepted = new Set<Socket>();
 
 beforeAll(async () => {
   closedPort = await freePort();
-  // Answers every connection with a line of text, as an unrelated program on the port would.
-  chatty = createServer((socket) => {
-    accepted.add(socket);
-    socket.on('error', () => {});
-    socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
-  });
-  await new Promise<void>((resolve) => chatty.listen(0, '127.0.0.1', resolve));
-  chattyPort = (chatty.address() as { port: number }).port;
+  chatty = await startForeignServer('HTTP/1.1 400 Bad Request\r\n\r\n');
+  chattyPort = chatty.port;
 });
-afterAll(async () => {
-  for (const socket of accepted) socket.destroy();
-  await new Promise<void>((resolve) => chatty.close(() => resolve()));
-});
+afterAll(() => chatty.close());
 
 describe('service probes', () => {
   it('should say ok for the real PostgreSQL, Redis and Kafka', async () => {

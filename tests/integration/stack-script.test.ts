@@ -1,11 +1,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/ports.mjs';
 import { runCommand, startChild } from '../../scripts/lib/processes.mjs';
+import { startForeignServer } from '../helpers/foreign-server.js';
 import { serviceUrls } from '../helpers/services.js';
 
 /**
@@ -28,22 +28,15 @@ function stack(args: string[], env: Record<string, string> = {}) {
   return runCommand(process.execPath, [STACK, ...args], { timeoutMs: 60_000, env: { ...process.env, ...base, ...env } });
 }
 
-let foreign: Server;
+let foreign: Awaited<ReturnType<typeof startForeignServer>>;
 let foreignPort: number;
-const accepted = new Set<Socket>();
 
 beforeAll(async () => {
-  foreign = createServer((socket) => {
-    accepted.add(socket);
-    socket.on('error', () => {});
-    socket.end('SSH-2.0-not-a-database\r\n');
-  });
-  await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
-  foreignPort = (foreign.address() as { port: number }).port;
+  foreign = await startForeignServer('SSH-2.0-not-a-database\r\n');
+  foreignPort = foreign.port;
 });
 afterAll(async () => {
-  for (const socket of accepted) socket.destroy();
-  await new Promise<void>((resolve) => foreign.close(() => resolve()));
+  await foreign.close();
   rmSync(stackDir, { recursive: true, force: true });
 });
 
