@@ -24,6 +24,19 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The benchmark harness end to end (bench/bench.sh --smoke). A project of its own, so
+          // `--project integration` runs the product's tests only; `npm test` runs it in the same
+          // invocation as integration, where it ran before, so CI time does not change.
+          name: 'bench',
+          include: ['tests/bench/**/*.test.ts'],
+          globalSetup: ['tests/helpers/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 90_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'e2e',
           include: ['tests/e2e/**/*.test.ts'],
           globalSetup: ['tests/helpers/global-setup.ts'],

@@ -4,24 +4,18 @@
 // its clients and Kafka partitions moving to the other.
 //
 // Also a module: tests/integration/scale-out.test.ts starts nginx with the same functions.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { findNginx } from './lib/binaries.mjs';
+import { portOpen } from './lib/ports.mjs';
+import { describeExit, fileTail, run, startChild, waitUntilReady, type ManagedChild } from './lib/processes.mjs';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const deployDir = join(projectRoot, 'deploy', 'nginx');
-
-/** Debian installs nginx in /usr/sbin, which is not on every PATH. */
-export function findNginx(): string | undefined {
-  for (const candidate of [process.env.NGINX_BIN, '/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']) {
-    if (candidate && existsSync(candidate)) return candidate;
-  }
-  const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
-  return which.status === 0 && which.stdout.trim() ? which.stdout.trim() : undefined;
-}
+const NGINX_MISSING = 'nginx is not installed (Debian: apt-get install -y nginx-light)';
 
 /** deploy/nginx/nginx.local.conf with its placeholders filled in. */
 export function renderLocalNginxConfig(options: { listen: string; upstreams: [string, string]; prefixDir: string }): string {
@@ -32,17 +26,6 @@ export function renderLocalNginxConfig(options: { listen: string; upstreams: [st
     .replaceAll('@LISTEN@', options.listen)
     .replaceAll('@APP_1@', options.upstreams[0])
     .replaceAll('@APP_2@', options.upstreams[1]);
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolvePort) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePort(true);
-    });
-    socket.once('error', () => resolvePort(false));
-  });
 }
 
 export interface RunningNginx {
@@ -56,58 +39,41 @@ export interface RunningNginx {
 /** Starts nginx in the foreground with the local config; resolves once it accepts connections. */
 export async function startNginx(options: { port: number; upstreams: [string, string]; prefixDir: string; quiet?: boolean }): Promise<RunningNginx> {
   const nginx = findNginx();
-  if (!nginx) throw new Error('nginx is not installed (Debian: apt-get install -y nginx-light)');
+  if (!nginx) throw new Error(NGINX_MISSING);
   mkdirSync(options.prefixDir, { recursive: true });
   const configPath = join(options.prefixDir, 'nginx.conf');
-  writeFileSync(configPath, renderLocalNginxConfig({ listen: `127.0.0.1:${options.port}`, upstreams: options.upstreams, prefixDir: options.prefixDir }));
+  const errorLog = join(options.prefixDir, 'error.log');
+  const upstreams = options.upstreams;
+  writeFileSync(configPath, renderLocalNginxConfig({ listen: `127.0.0.1:${options.port}`, upstreams, prefixDir: options.prefixDir }));
+  const nginxArgs = ['-p', options.prefixDir, '-c', configPath, '-e', errorLog];
 
-  const check = spawnSync(nginx, ['-t', '-q', '-p', options.prefixDir, '-c', configPath, '-e', join(options.prefixDir, 'error.log')], { encoding: 'utf8' });
-  if (check.status !== 0) throw new Error(`nginx rejected ${configPath}:\n${check.stderr}`);
+  const check = run(nginx, ['-t', '-q', ...nginxArgs]);
+  if (!check.ok) throw new Error(`nginx rejected ${configPath}:\n${check.stderr}`);
 
-  const child = spawn(nginx, ['-p', options.prefixDir, '-c', configPath, '-e', join(options.prefixDir, 'error.log')], {
-    stdio: options.quiet ? 'ignore' : 'inherit',
-  });
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
-  const deadline = Date.now() + 10_000;
-  while (!(await portOpen(options.port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      const log = existsSync(join(options.prefixDir, 'error.log')) ? readFileSync(join(options.prefixDir, 'error.log'), 'utf8') : '';
-      throw new Error(`nginx did not start on port ${options.port}\n${log}`);
-    }
-    await new Promise((wait) => setTimeout(wait, 50));
+  const child = startChild(nginx, nginxArgs, { name: 'nginx', output: options.quiet ? 'ignore' : 'inherit' });
+  try {
+    await waitUntilReady(`nginx on port ${options.port}`, () => portOpen(options.port), { timeoutMs: 10_000, child, intervalMs: 50 });
+  } catch (error) {
+    await child.stop({ signal: 'SIGKILL' });
+    throw new Error(`${(error as Error).message}\n${fileTail(errorLog)}`, { cause: error });
   }
   return {
-    process: child,
+    process: child.child,
     port: options.port,
     configPath,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGQUIT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
+      await child.stop({ signal: 'SIGQUIT', timeoutMs: 5_000 });
     },
   };
 }
 
-function startApp(name: string, port: number, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+function startApp(name: string, port: number, env: NodeJS.ProcessEnv): ManagedChild {
+  return startChild(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    name,
     cwd: projectRoot,
     env: { ...env, PORT: String(port), HOST: '127.0.0.1', INSTANCE_ID: name },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    output: { onLine: (line) => process.stdout.write(`[${name}] ${line}\n`) },
   });
-  for (const stream of [child.stdout!, child.stderr!]) {
-    stream.setEncoding('utf8');
-    let pending = '';
-    stream.on('data', (chunk: string) => {
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) process.stdout.write(`[${name}] ${line}\n`);
-    });
-  }
-  return child;
 }
 
 async function main(): Promise<void> {
@@ -116,10 +82,10 @@ async function main(): Promise<void> {
   for (const port of [nginxPort, ...ports]) {
     if (await portOpen(port)) throw new Error(`port ${port} is already in use (set NGINX_PORT, APP_1_PORT, APP_2_PORT)`);
   }
-  if (!findNginx()) throw new Error('nginx is not installed (Debian: apt-get install -y nginx-light)');
+  if (!findNginx()) throw new Error(NGINX_MISSING);
 
-  const stack = spawnSync(process.execPath, [join(projectRoot, 'scripts', 'stack.mjs'), 'up'], { stdio: 'inherit' });
-  if (stack.status !== 0) process.exit(stack.status ?? 1);
+  const stack = run(process.execPath, [join(projectRoot, 'scripts', 'stack.mjs'), 'up'], { stdio: 'inherit' });
+  if (!stack.ok) process.exit(stack.status ?? 1);
 
   const env = { ...process.env };
   if (!env.JWT_SECRET) {
@@ -129,22 +95,14 @@ async function main(): Promise<void> {
   }
 
   // One instance first, so migrations and topic creation do not race; the second joins after.
-  const apps: { name: string; port: number; child: ChildProcess }[] = [];
-  const waitListening = async (port: number, child: ChildProcess, name: string) => {
-    const deadline = Date.now() + 60_000;
-    while (!(await portOpen(port))) {
-      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} during start-up`);
-      if (Date.now() > deadline) throw new Error(`${name} did not listen on ${port} within 60 s`);
-      await new Promise((wait) => setTimeout(wait, 200));
-    }
-  };
+  const apps: { name: string; port: number; child: ManagedChild }[] = [];
   let nginx: RunningNginx;
   try {
     for (const [index, port] of ports.entries()) {
       const name = `app-${index + 1}`;
       const child = startApp(name, port, env);
       apps.push({ name, port, child });
-      await waitListening(port, child, name);
+      await waitUntilReady(`${name} on port ${port}`, () => portOpen(port), { timeoutMs: 60_000, child });
     }
     nginx = await startNginx({
       port: nginxPort,
@@ -152,7 +110,7 @@ async function main(): Promise<void> {
       prefixDir: join(projectRoot, '.stack', 'scale-out-nginx'),
     });
   } catch (error) {
-    for (const app of apps) app.child.kill('SIGTERM');
+    for (const app of apps) app.child.signal('SIGTERM');
     throw error;
   }
 
@@ -169,24 +127,16 @@ ${apps.map((app) => `  ${app.name}  http://127.0.0.1:${app.port}   pid ${app.chi
     if (stopping) return;
     stopping = true;
     console.log('scale-out: stopping');
-    await Promise.all(
-      apps.map(
-        (app) =>
-          new Promise<void>((done) => {
-            if (app.child.exitCode !== null || app.child.signalCode !== null) return done();
-            app.child.once('exit', () => done());
-            app.child.kill('SIGTERM');
-          }),
-      ),
-    );
+    // The apps' own graceful shutdown is bounded by SHUTDOWN_TIMEOUT_MS (30 s by default).
+    await Promise.all(apps.map((app) => app.child.stop({ timeoutMs: 40_000 })));
     await nginx.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void stopAll());
   process.on('SIGTERM', () => void stopAll());
   for (const app of apps) {
-    app.child.once('exit', (code, signal) => {
-      if (!stopping) console.log(`scale-out: ${app.name} exited (${signal ?? code}); nginx sends everything to the other instance`);
+    void app.child.exited.then((status) => {
+      if (!stopping) console.log(`scale-out: ${app.name} exited (${describeExit(status)}); nginx sends everything to the other instance`);
     });
   }
 }

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { SendTemplate } from '../load/stomp-wire.js';
 import { startNodeTarget, type NodeTargetProcess } from './node-target-process.js';
-import { freePort, waitUntilReady } from './processes.js';
+import { freePort } from '../../scripts/lib/ports.mjs';
+import { waitUntilReady } from '../../scripts/lib/processes.mjs';
 import type { Plan, Target } from './target.js';
 
 /** bench/ceiling-server.ts in a process of its own. */

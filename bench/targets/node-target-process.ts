@@ -3,7 +3,9 @@
  * inspector on a loopback port so the connections workload can read its heap after a full GC.
  */
 import { openInspector, type InspectorSession } from './inspector.js';
-import { freePort, openFilesLimit, rssOf, startChild, type ManagedChild } from './processes.js';
+import { freePort } from '../../scripts/lib/ports.mjs';
+import { startChild, type ManagedChild } from '../../scripts/lib/processes.mjs';
+import { openFilesLimit, rssOf } from './processes.js';
 import type { MemorySample } from './target.js';
 
 export interface NodeTargetProcess {
@@ -19,7 +21,11 @@ export async function startNodeTarget(
   options: { env: NodeJS.ProcessEnv; cwd: string; logFile: string; nodeArgs?: string[] },
 ): Promise<NodeTargetProcess> {
   const inspectPort = await freePort();
-  const child = startChild(process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, ...(options.nodeArgs ?? []), ...args], options);
+  const child = startChild(process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, ...(options.nodeArgs ?? []), ...args], {
+    cwd: options.cwd,
+    env: options.env,
+    output: { file: options.logFile },
+  });
   // Opened on first use and kept: see inspector.ts for why the session must outlive one reading.
   let inspector: Promise<InspectorSession> | undefined;
   return {
@@ -32,7 +38,7 @@ export async function startNodeTarget(
     openFilesLimit: () => openFilesLimit(child.pid),
     async stop(timeoutMs) {
       void inspector?.then((session) => session.close()).catch(() => {});
-      await child.stop(timeoutMs);
+      await child.stop({ timeoutMs });
     },
   };
 }

@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { connectFrame, FrameSplitter, type SendTemplate } from '../load/stomp-wire.js';
-import { openFilesLimit, rssOf, runCommand } from './processes.js';
+import { runCommand } from '../../scripts/lib/processes.mjs';
+import { openFilesLimit, rssOf } from './processes.js';
 import type { MemorySample, Plan, Target } from './target.js';
 
 const CREDENTIALS = { login: 'guest', passcode: 'guest', host: '/' };

@@ -6,7 +6,8 @@ import postgres from 'postgres';
 import { topicNames, topicSpecs } from '../../src/kafka/topics.js';
 import type { SendTemplate } from '../load/stomp-wire.js';
 import { startNodeTarget, type NodeTargetProcess } from './node-target-process.js';
-import { freePort, runCommand, waitUntilReady } from './processes.js';
+import { freePort } from '../../scripts/lib/ports.mjs';
+import { runCommand, waitUntilReady } from '../../scripts/lib/processes.mjs';
 import { roomOfPublisher, type Plan, type Target, type UserRef } from './target.js';
 
 /** Raised so the benchmark measures the pipeline, not the per-user abuse limit (default 10/s). */

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openInspector, type InspectorSession } from '../../bench/targets/inspector.js';
-import { freePort } from '../../bench/targets/processes.js';
+import { freePort } from '../../scripts/lib/ports.mjs';
 import { startAppProcess, type AppProcess } from '../helpers/app-process.js';
 import { auditPhase, groupLag, waitUntilDelivered, waitUntilQuiet, waitUntilStored } from '../helpers/fault-audit.js';
 import { api, createChatWorld, Endpoints, Traffic, Watcher } from '../helpers/fault-traffic.js';

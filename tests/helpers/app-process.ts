@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startChild, type ExitStatus } from '../../scripts/lib/processes.mjs';
 import { waitFor } from './wait.js';
 
 /**
@@ -31,10 +30,7 @@ export interface LogLine {
   stream: 'stdout' | 'stderr';
 }
 
-export interface ExitStatus {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type { ExitStatus };
 
 export interface AppProcessOptions {
   env: Record<string, string>;
@@ -67,22 +63,25 @@ export interface AppProcess {
   stop(timeoutMs?: number): Promise<ExitStatus>;
 }
 
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
-  });
-}
-
 /** Fastify's start-up line, one per address it listens on. */
 const LISTENING = /^Server listening at https?:\/\/.+:(\d+)$/;
 
 /** Levels that would hide that line; the child then logs at info instead. */
 const QUIETER_THAN_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
+
+function parseLine(text: string, stream: 'stdout' | 'stderr'): LogLine {
+  const line: LogLine = { text, stream };
+  if (!text.startsWith('{')) return line;
+  try {
+    const json = JSON.parse(text) as Record<string, unknown>;
+    line.json = json;
+    if (typeof json.level === 'number') line.level = json.level;
+    if (typeof json.msg === 'string') line.msg = json.msg;
+  } catch {
+    // Not every line is JSON (a crash prints a plain stack); keep it as text.
+  }
+  return line;
+}
 
 export async function startAppProcess(options: AppProcessOptions): Promise<AppProcess> {
   const name = options.name ?? 'app';
@@ -95,47 +94,25 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
   Object.assign(env, options.env);
   if (!env.LOG_LEVEL || QUIETER_THAN_INFO.has(env.LOG_LEVEL)) env.LOG_LEVEL = 'info';
 
-  installExitHook();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
+  const logs: LogLine[] = [];
+  const child = startChild(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
+    name,
     cwd: repoRoot,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    output: {
+      onLine: (text, stream) => {
+        logs.push(parseLine(text, stream));
+        if (echo) process.stderr.write(`[${name}] ${text}\n`);
+      },
+    },
   });
-  running.add(child);
 
-  const logs: LogLine[] = [];
-  let status: ExitStatus | undefined;
   let signalled = false;
-  const exited = new Promise<ExitStatus>((resolve) => {
-    child.once('exit', (code, signal) => {
-      running.delete(child);
-      status = { code, signal };
-      // An exit nobody asked for is the thing a fault test must explain; its last lines are the
-      // only evidence, so they go to stderr even when nothing was echoed.
-      if (!signalled && !echo) {
-        process.stderr.write(`[${name}] exited unexpectedly (${JSON.stringify(status)}); last lines:\n${tail(60)}\n`);
-      }
-      resolve(status);
-    });
+  void child.exited.then((status) => {
+    // An exit nobody asked for is the thing a fault test must explain; its last lines are the
+    // only evidence, so they go to stderr even when nothing was echoed.
+    if (!signalled && !echo) process.stderr.write(`[${name}] exited unexpectedly (${JSON.stringify(status)}); last lines:\n${tail(60)}\n`);
   });
-
-  const collect = (stream: 'stdout' | 'stderr') => (text: string) => {
-    const line: LogLine = { text, stream };
-    if (text.startsWith('{')) {
-      try {
-        const json = JSON.parse(text) as Record<string, unknown>;
-        line.json = json;
-        if (typeof json.level === 'number') line.level = json.level;
-        if (typeof json.msg === 'string') line.msg = json.msg;
-      } catch {
-        // Not every line is JSON (a crash prints a plain stack); keep it as text.
-      }
-    }
-    logs.push(line);
-    if (echo) process.stderr.write(`[${name}] ${text}\n`);
-  };
-  createInterface({ input: child.stdout! }).on('line', collect('stdout'));
-  createInterface({ input: child.stderr! }).on('line', collect('stderr'));
 
   const matcher = (match: string | RegExp | ((line: LogLine) => boolean)) =>
     typeof match === 'function'
@@ -153,6 +130,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     return waitFor(
       () => {
         const found = logs.find(test);
+        const status = child.exitStatus();
         if (!found && status) throw new Error(`${name} exited (${JSON.stringify(status)}) before logging ${String(match)}`);
         return found;
       },
@@ -161,20 +139,11 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
   }
 
   async function kill(signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 30_000): Promise<ExitStatus> {
+    const status = child.exitStatus();
     if (status) return status;
     signalled = true;
-    child.kill(signal);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        exited,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${name} did not exit within ${timeoutMs} ms of ${signal}`)), timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    child.signal(signal);
+    return child.waitForExit(timeoutMs, ` of ${signal}`);
   }
 
   let port: number;
@@ -189,12 +158,12 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
 
   return {
     name,
-    pid: child.pid!,
+    pid: child.pid,
     port,
     baseUrl: `http://127.0.0.1:${port}`,
     logs,
-    exited,
-    exitStatus: () => status,
+    exited: child.exited,
+    exitStatus: () => child.exitStatus(),
     waitForLog,
     kill,
     async stop(timeoutMs = 30_000) {

@@ -1,13 +1,13 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chownSync, closeSync, existsSync, lchownSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
-import { kafkaJavaArgs, kafkaServerProperties } from '../../scripts/kafka/broker-config.mjs';
-import { waitFor } from './wait.js';
+import { findJava, findPgBin, findRedisServer } from '../../scripts/lib/binaries.mjs';
+import { formatKafkaStorage, KAFKA_LOG4J, kafkaClusterId, kafkaJavaArgs, kafkaServerProperties, resolveKafkaJars } from '../../scripts/lib/kafka-broker.mjs';
+import { stackDir } from '../../scripts/lib/paths.mjs';
+import { portFree } from '../../scripts/lib/ports.mjs';
+import { chownTree, initPostgresData, postgresOsUser, type OsUser } from '../../scripts/lib/postgres-server.mjs';
+import { probeKafka, probePostgres, probeRedis } from '../../scripts/lib/probes.mjs';
+import { startChild, waitUntilReady, type ManagedChild } from '../../scripts/lib/processes.mjs';
 
 /**
  * A private PostgreSQL, Redis and Kafka for the fault tests, which kill and restart them.
@@ -17,7 +17,8 @@ import { waitFor } from './wait.js';
  * own port, with its data under .stack/faults/, started as a child of the test worker and stopped
  * with it: PostgreSQL via the `postgres` binary (as the postgres OS user when we are root, since
  * it refuses to run as root), `redis-server` without persistence, and one KRaft Kafka node run
- * from the jars scripts/stack.mjs already resolved. Everything is created fresh on `start`.
+ * from the jars scripts/stack.mjs resolves (resolved here the same way when they are missing).
+ * Everything is created fresh on `start`.
  *
  * Ports: FAULTS_PG_PORT (15432), FAULTS_REDIS_PORT (16379), FAULTS_KAFKA_PORT (19092; the
  * controller listens on the next port). They sit below Linux's ephemeral range (32768-60999):
@@ -25,10 +26,8 @@ import { waitFor } from './wait.js';
  * on a busy test machine made a listen there fail now and then.
  */
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const FAULTS_DIR = join(ROOT, '.stack', 'faults');
-const STACK_KAFKA_LIBS = join(ROOT, '.stack', 'kafka', 'libs');
-const KAFKA_ASSETS = join(ROOT, 'scripts', 'kafka');
+const STACK_DIR = stackDir();
+const FAULTS_DIR = join(STACK_DIR, 'faults');
 
 export const FAULT_PORTS = {
   postgres: Number(process.env.FAULTS_PG_PORT ?? 15432),
@@ -58,27 +57,6 @@ export interface PrivateStack {
   stop(): Promise<void>;
 }
 
-/** Live children and the signal that ends each at once without orphaning its own children. */
-const running = new Map<ChildProcess, NodeJS.Signals>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // A worker that dies mid-test must not leave a broker or a postmaster holding the ports.
-  process.once('exit', () => {
-    for (const [child, signal] of running) child.kill(signal);
-  });
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
 async function requireFreePorts(ports: number[]): Promise<void> {
   const taken: number[] = [];
   for (const port of ports) if (!(await portFree(port))) taken.push(port);
@@ -90,150 +68,82 @@ async function requireFreePorts(ports: number[]): Promise<void> {
   }
 }
 
-function tail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return `(no ${file})`;
-  }
-}
-
-/** A child process whose output goes to a log file; restartable with the same command. */
-function managedProcess(options: {
+/** A child process with its output appended to a log file; restartable with the same command. */
+function restartable(options: {
   name: string;
   command: string;
   args: string[];
   cwd: string;
   logFile: string;
-  uid?: number;
-  gid?: number;
-  ready: () => Promise<boolean>;
+  owner?: OsUser;
+  answers: () => Promise<boolean>;
   readyTimeoutMs: number;
   gracefulSignal: NodeJS.Signals;
   crashSignal: NodeJS.Signals;
 }): FaultService {
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
+  let child: ManagedChild | undefined;
 
   async function stop(mode: StopMode = 'graceful'): Promise<void> {
-    const current = child;
-    if (!current || current.exitCode !== null || current.signalCode !== null) return;
-    current.kill(mode === 'crash' ? options.crashSignal : options.gracefulSignal);
-    const deadline = Date.now() + 30_000;
-    await waitFor(() => current.exitCode !== null || current.signalCode !== null || Date.now() > deadline, {
-      timeoutMs: 35_000,
-      intervalMs: 50,
-      what: `${options.name} to exit`,
-    });
-    if (current.exitCode === null && current.signalCode === null) {
-      current.kill('SIGKILL');
-      await exited;
-    }
+    await child?.stop({ signal: mode === 'crash' ? options.crashSignal : options.gracefulSignal, timeoutMs: 30_000 });
   }
 
   return {
     name: options.name,
     get running() {
-      return child !== undefined && child.exitCode === null && child.signalCode === null;
+      return child?.running ?? false;
     },
     get pid() {
       return child?.pid;
     },
     async start() {
-      if (this.running) return;
-      installExitHook();
-      const out = openSync(options.logFile, 'a');
-      const started = spawn(options.command, options.args, {
+      if (child?.running) return;
+      child = startChild(options.command, options.args, {
+        name: options.name,
         cwd: options.cwd,
-        stdio: ['ignore', out, out],
-        ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid } : {}),
+        ...options.owner,
+        output: { file: options.logFile, append: true },
+        // A worker that dies mid-test must not leave a broker or a postmaster holding the ports;
+        // PostgreSQL's immediate shutdown also ends its backends.
+        exitSignal: options.crashSignal,
       });
-      closeSync(out);
-      child = started;
-      running.set(started, options.crashSignal);
-      exited = new Promise((resolve) => {
-        started.once('exit', () => {
-          running.delete(started);
-          resolve();
-        });
-      });
-      started.once('error', () => {});
       try {
-        await waitFor(
-          async () => {
-            if (started.exitCode !== null || started.signalCode !== null) throw new Error(`${options.name} exited (${started.exitCode ?? started.signalCode})`);
-            return options.ready();
-          },
-          { timeoutMs: options.readyTimeoutMs, intervalMs: 200, what: `${options.name} to answer` },
-        );
+        await waitUntilReady(`${options.name} to answer`, options.answers, { timeoutMs: options.readyTimeoutMs, child });
       } catch (error) {
         await stop('crash').catch(() => {});
-        throw new Error(`${(error as Error).message}\n--- ${options.logFile} ---\n${tail(options.logFile)}`, { cause: error });
+        throw error;
       }
     },
     stop,
   };
 }
 
-function findPgBin(name: string): string {
-  const base = '/usr/lib/postgresql';
-  const versions = existsSync(base) ? readdirSync(base).filter((version) => /^\d+$/.test(version)).sort((a, b) => Number(b) - Number(a)) : [];
-  for (const version of versions) {
-    const candidate = join(base, version, 'bin', name);
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error(`fault stack: no ${name} in /usr/lib/postgresql/*/bin (install the PostgreSQL server package)`);
-}
-
-/** PostgreSQL refuses to run as root; as root, its tools run as the postgres OS user. */
-function postgresOsUser(): { uid?: number; gid?: number } {
-  if (process.getuid?.() !== 0) return {};
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.startsWith('postgres:'));
-  if (!line) throw new Error('fault stack: running as root and there is no postgres OS user to run PostgreSQL as');
-  const [, , uid, gid] = line.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-}
-
-function chownTree(dir: string, owner: { uid?: number; gid?: number }): void {
-  if (owner.uid === undefined || owner.gid === undefined) return;
-  chownSync(dir, owner.uid, owner.gid);
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) chownTree(path, owner);
-    else lchownSync(path, owner.uid, owner.gid);
-  }
-}
+const isOk = (probe: Promise<{ state: string }>) => probe.then((r) => r.state === 'ok');
 
 /**
  * Where the private PostgreSQL keeps its data. Run as root, PostgreSQL runs as the postgres OS user,
  * who may not be able to traverse the checkout's parents (a clone under `mktemp -d` is 0700), so
  * its folder is then a fresh one under the system temp dir, which everyone can traverse.
  */
-function postgresDir(owner: { uid?: number }): string {
+function postgresDir(owner: OsUser): string {
   if (owner.uid === undefined) return join(FAULTS_DIR, 'pg');
   return mkdtempSync(join(tmpdir(), 'chat-faults-pg-'));
 }
 
-function createPostgres(port: number, dir: string): FaultService {
+function createPostgres(port: number, dir: string, owner: OsUser): FaultService {
   const data = join(dir, 'data');
   const run = join(dir, 'run');
-  const owner = postgresOsUser();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(run, { recursive: true });
   chownTree(dir, owner);
-  const initdb = spawnSync(findPgBin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'], {
-    cwd: dir,
-    encoding: 'utf8',
-    ...owner,
-  });
-  if (initdb.status !== 0) throw new Error(`fault stack: initdb failed: ${initdb.stderr || initdb.stdout || initdb.error?.message}`);
+  initPostgresData({ dataDir: data, owner });
   const logFile = join(dir, 'postgres.log');
   writeFileSync(logFile, '');
   chownTree(dir, owner);
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  return managedProcess({
+  const postgres = findPgBin('postgres');
+  if (!postgres) throw new Error('fault stack: no postgres in /usr/lib/postgresql/*/bin or PATH (install the PostgreSQL server package)');
+  return restartable({
     name: 'private PostgreSQL',
-    command: findPgBin('postgres'),
+    command: postgres,
     args: [
       '-D', data,
       '-p', String(port),
@@ -247,18 +157,8 @@ function createPostgres(port: number, dir: string): FaultService {
     ],
     cwd: dir,
     logFile,
-    ...owner,
-    ready: async () => {
-      const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
-      try {
-        await sql`select 1`;
-        return true;
-      } catch {
-        return false;
-      } finally {
-        await sql.end({ timeout: 1 }).catch(() => {});
-      }
-    },
+    owner,
+    answers: () => isOk(probePostgres({ host: '127.0.0.1', port, timeoutMs: 1_000 })),
     readyTimeoutMs: 60_000,
     // SIGINT is PostgreSQL's fast shutdown (clients disconnected, checkpoint); SIGQUIT its
     // immediate shutdown, which leaves crash recovery to the next start, as a killed server does.
@@ -267,137 +167,60 @@ function createPostgres(port: number, dir: string): FaultService {
   });
 }
 
-function redisPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    let reply = '';
-    socket.setTimeout(1_000);
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('latin1');
-      if (reply.includes('\r\n')) {
-        socket.destroy();
-        resolve(reply.startsWith('+PONG'));
-      }
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
 function createRedisServer(port: number): FaultService {
   const dir = join(FAULTS_DIR, 'redis');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  return managedProcess({
+  return restartable({
     name: 'private Redis',
-    command: 'redis-server',
+    command: findRedisServer(),
     // No persistence, like the project's Redis: a restart comes back empty (caches, presence).
     args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
     cwd: dir,
     logFile: join(dir, 'redis.log'),
-    ready: () => redisPing(port),
+    answers: () => isOk(probeRedis({ host: '127.0.0.1', port, timeoutMs: 1_000 })),
     readyTimeoutMs: 15_000,
     gracefulSignal: 'SIGTERM',
     crashSignal: 'SIGKILL',
   });
 }
 
-/** The broker jars: the ones the stack resolved, else resolved here with mvn from the same pom. */
-function kafkaLibs(): string {
-  if (existsSync(join(STACK_KAFKA_LIBS, '.resolved.json'))) return STACK_KAFKA_LIBS;
-  const libs = join(FAULTS_DIR, 'kafka-libs');
-  if (existsSync(join(libs, '.resolved.json'))) return libs;
-  const resolved = spawnSync(
-    'mvn',
-    ['-q', '-B', '-f', join(KAFKA_ASSETS, 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libs}`],
-    { cwd: KAFKA_ASSETS, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  );
-  if (resolved.status !== 0) throw new Error(`fault stack: could not resolve the Kafka broker jars with mvn: ${resolved.stderr || resolved.stdout}`);
-  writeFileSync(join(libs, '.resolved.json'), '{}\n');
-  return libs;
-}
-
-/**
- * ApiVersions v0 on a fresh connection: a KRaft broker answers it only once it serves clients.
- * A long-lived client would not do as a probe: after a broker restart its reconnect backoff
- * (up to 10 s in librdkafka) would be measured instead of the broker.
- */
-function kafkaAnswers(port: number): Promise<boolean> {
-  const clientId = Buffer.from('fault-probe');
-  const request = Buffer.alloc(14 + clientId.length);
-  request.writeInt32BE(request.length - 4, 0);
-  request.writeInt16BE(18, 4);
-  request.writeInt16BE(0, 6);
-  request.writeInt32BE(7, 8);
-  request.writeInt16BE(clientId.length, 12);
-  clientId.copy(request, 14);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    let reply = Buffer.alloc(0);
-    const done = (answer: boolean) => {
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.setTimeout(1_000);
-    socket.once('connect', () => socket.write(request));
-    socket.on('data', (chunk: Buffer) => {
-      reply = Buffer.concat([reply, chunk]);
-      if (reply.length >= 10) done(reply.readInt32BE(4) === 7);
-    });
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-    socket.once('close', () => done(false));
-  });
-}
-
-function kafkaClusterId(): string {
-  // Kafka's Uuid.toString(): 16 random bytes, base64url; never one that starts with '-'.
-  for (;;) {
-    const id = randomBytes(16).toString('base64url');
-    if (!id.startsWith('-')) return id;
-  }
-}
-
 function createKafkaBroker(port: number): FaultService {
   const dir = join(FAULTS_DIR, 'kafka');
   const data = join(dir, 'data');
-  const logs = join(dir, 'logs');
+  const logsDir = join(dir, 'logs');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(data, { recursive: true });
-  mkdirSync(logs, { recursive: true });
-  const props = join(dir, 'server.properties');
+  mkdirSync(logsDir, { recursive: true });
+  const propsFile = join(dir, 'server.properties');
   // The same single-node broker as scripts/stack.mjs, on other ports and another data folder.
-  writeFileSync(props, kafkaServerProperties({ host: '127.0.0.1', port, dataDir: data }));
+  writeFileSync(propsFile, kafkaServerProperties({ host: '127.0.0.1', port, dataDir: data }));
+  const libsDir = join(STACK_DIR, 'kafka', 'libs');
+  resolveKafkaJars({ libsDir });
   // A smaller heap, and C1 only: it starts faster, and this broker is restarted mid-test.
-  const options = { libsDir: kafkaLibs(), logsDir: logs, log4jFile: join(KAFKA_ASSETS, 'log4j2.xml'), maxHeap: '512m', jvm: ['-XX:TieredStopAtLevel=1'] };
-  const java = ([mainClass, ...args]: string[]) => kafkaJavaArgs(options, mainClass!, ...args);
-  const format = spawnSync('java', java(['kafka.tools.StorageTool', 'format', '-t', kafkaClusterId(), '-c', props, '-g']), { cwd: dir, encoding: 'utf8' });
-  if (format.status !== 0) throw new Error(`fault stack: Kafka StorageTool format failed: ${format.stderr || format.stdout}`);
-
-  const service = managedProcess({
+  const javaOptions = { libsDir, logsDir, log4jFile: KAFKA_LOG4J, maxHeap: '512m', jvm: ['-XX:TieredStopAtLevel=1'] };
+  const java = findJava();
+  formatKafkaStorage({ java, javaOptions, propsFile, clusterId: kafkaClusterId(), cwd: dir });
+  return restartable({
     name: 'private Kafka',
-    command: 'java',
-    args: java(['kafka.Kafka', props]),
+    command: java,
+    args: kafkaJavaArgs(javaOptions, 'kafka.Kafka', propsFile),
     cwd: dir,
     logFile: join(dir, 'kafka.out'),
-    ready: () => kafkaAnswers(port),
+    answers: () => isOk(probeKafka({ host: '127.0.0.1', port, timeoutMs: 1_000 })),
     readyTimeoutMs: 90_000,
     gracefulSignal: 'SIGTERM',
     crashSignal: 'SIGKILL',
   });
-  return service;
 }
 
 /** Creates the three private services with fresh data and starts them. */
 export async function startPrivateStack(): Promise<PrivateStack> {
   await requireFreePorts([FAULT_PORTS.postgres, FAULT_PORTS.redis, FAULT_PORTS.kafka, FAULT_PORTS.kafka + 1]);
   mkdirSync(FAULTS_DIR, { recursive: true });
-  const pgDir = postgresDir(postgresOsUser());
-  const pg = createPostgres(FAULT_PORTS.postgres, pgDir);
+  const owner = postgresOsUser();
+  const pgDir = postgresDir(owner);
+  const pg = createPostgres(FAULT_PORTS.postgres, pgDir, owner);
   const redis = createRedisServer(FAULT_PORTS.redis);
   const kafka = createKafkaBroker(FAULT_PORTS.kafka);
   const services = [pg, redis, kafka];

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +6,9 @@ import type { StompConfig } from '@stomp/stompjs';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topicNames, topicSpecs } from '../../src/kafka/topics.js';
-import { findNginx, startNginx, type RunningNginx } from '../../scripts/scale-out.js';
+import { findNginx } from '../../scripts/lib/binaries.mjs';
+import { freePort } from '../../scripts/lib/ports.mjs';
+import { startNginx, type RunningNginx } from '../../scripts/scale-out.js';
 import { startAppProcess, type AppProcess } from '../helpers/app-process.js';
 import { numberedMessages, streamSends } from '../helpers/send-stream.js';
 import { connectStomp, type TestStompClient } from '../helpers/stomp.js';
@@ -37,15 +38,6 @@ interface Info {
   instanceId: string;
   websocket: { open: number; connected: number };
   kafka: { consumers: { group: string; topic: string; partitions: number[] }[] };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address !== 'object') throw new Error('no port');
-  return address.port;
 }
 
 async function api<T>(base: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: T }> {
