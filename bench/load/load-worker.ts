@@ -12,7 +12,6 @@ import type {
   FanoutStartResult,
   IngestResult,
   OpenResult,
-  PublisherSpec,
   SubscriberSpec,
   WorkerCommand,
   WorkerReply,

@@ -35,7 +35,7 @@ async function request(method, path, body) {
     throw new ApiError(0, 'The server cannot be reached.');
   }
   const text = await response.text();
-  let data = null;
+  let data;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {

@@ -5,6 +5,7 @@
  * a chat message that the persistence consumer can never store. So every text field a client
  * fills is checked here, and refused with a validation error naming the field.
  */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this refuses.
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export const STORABLE_TEXT_MESSAGE = 'must not contain NUL characters or unpaired surrogates';

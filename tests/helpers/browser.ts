@@ -191,7 +191,7 @@ export async function waitForMessages(page: Page, expected: string[], what: stri
       { timeoutMs, intervalMs: 100, what },
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}; the page shows ${JSON.stringify(last)}`);
+    throw new Error(`${(error as Error).message}; the page shows ${JSON.stringify(last)}`, { cause: error });
   }
 }
 
