@@ -130,8 +130,13 @@ export class StompParser {
     return this.lineBytes + bodyHeld + this.body.length;
   }
 
-  /** A frame's first byte has arrived and its NULL has not: the peer owes the rest of it. */
+  /**
+   * A frame's first byte has arrived and its NULL has not: the peer owes the rest of it. A lone CR
+   * between frames is not a frame's start but half a heart-beat EOL whose LF is on its way (a
+   * client may send `\r` and `\n` in two WebSocket messages).
+   */
   get inFrame(): boolean {
+    if (this.state === READ_COMMAND && this.lineBytes === 1 && this.lineParts[0]?.[0] === CR) return false;
     return this.frameBytes > 0;
   }
 
