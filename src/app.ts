@@ -29,6 +29,7 @@ import { createMessagePublisher } from './messages/message-publisher.js';
 import { createMembershipCache } from './realtime/membership-cache.js';
 import { createSlidingWindowLimiter } from './realtime/rate-limiter.js';
 import { createRealtime, type Realtime } from './realtime/realtime.js';
+import { realtimeSettings } from './realtime/realtime-settings.js';
 import { registerWebSocketEndpoint } from './realtime/websocket-endpoint.js';
 import { createMessagesRepository } from './messages/messages-repository.js';
 import { historyRoutes } from './messages/history-routes.js';
@@ -152,6 +153,7 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
     membership,
     publisher,
     readReceipts: receipts.handleStompRead,
+    ...realtimeSettings(config),
     hooks: {
       ...metrics.realtime,
       onConnected: (session) => {

@@ -7,6 +7,7 @@ const csv = z
   .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
 
 const durationPattern = /^\d+\s*(ms|s|m|h|d)?$/;
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -39,6 +40,21 @@ export const configSchema = z.object({
   PRESENCE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
   /** Upper bound on how long a cached unread count lives, the backstop if an invalidation is ever lost. */
   UNREAD_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(600),
+  // STOMP sessions (docs/stomp.md "Limits"; src/realtime/realtime-settings.ts maps them).
+  STOMP_CONNECT_TIMEOUT_MS: positiveInt(10_000),
+  STOMP_FRAME_TIMEOUT_MS: positiveInt(30_000),
+  STOMP_HEARTBEAT_FLOOR_MS: positiveInt(1_000),
+  STOMP_IDLE_PING_MS: positiveInt(30_000),
+  STOMP_RECEIPT_WAIT_MS: positiveInt(10_000),
+  STOMP_SUBSCRIBE_CONFIRM_TIMEOUT_MS: positiveInt(5_000),
+  STOMP_USER_SWEEP_INTERVAL_MS: positiveInt(5_000),
+  STOMP_MAX_SUBSCRIPTIONS: positiveInt(100),
+  STOMP_MAX_PENDING_FRAMES: positiveInt(256),
+  STOMP_MAX_UNACKED: positiveInt(1_000),
+  STOMP_READ_PAUSE_BYTES: positiveInt(256 * 1024),
+  STOMP_READ_RESUME_BYTES: positiveInt(64 * 1024),
+  STOMP_MAX_INBOUND_BYTES: positiveInt(1024 * 1024),
+  STOMP_MAX_OUTBOUND_BYTES: positiveInt(1024 * 1024),
   MIGRATE_ON_START: z
     .enum(['true', 'false'])
     .default('true')

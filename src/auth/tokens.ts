@@ -5,11 +5,14 @@ import { unauthorized } from '../errors.js';
 export interface AuthUser {
   userId: number;
   email: string;
+  /** When the token expires (epoch ms); undefined when it carries no `exp`. */
+  expiresAt?: number;
 }
 
 const claimsSchema = z.object({
   sub: z.string().regex(/^[1-9]\d*$/),
   email: z.string(),
+  exp: z.number().optional(),
 });
 
 export interface TokenService {
@@ -31,7 +34,8 @@ export function createTokenService(app: FastifyInstance): TokenService {
       }
       const claims = claimsSchema.safeParse(decoded);
       if (!claims.success) throw unauthorized('Invalid token');
-      return { userId: Number(claims.data.sub), email: claims.data.email };
+      const { sub, email, exp } = claims.data;
+      return { userId: Number(sub), email, ...(exp !== undefined && { expiresAt: exp * 1000 }) };
     },
   };
 }

@@ -69,6 +69,11 @@ export function createMetrics(options: { prefix?: string; defaultMetrics?: boole
     labelNames: ['reason'],
     registers: [registry],
   });
+  const readPauses = new Counter({
+    name: `${prefix}stomp_read_pauses_total`,
+    help: 'Times a STOMP session stopped reading its socket until its queued frames drained (back-pressure)',
+    registers: [registry],
+  });
   const produceLatency = new Histogram({
     name: `${prefix}kafka_produce_duration_seconds`,
     help: 'Time from handing a chat message to the producer to the broker acknowledging it (acks=all)',
@@ -136,6 +141,7 @@ export function createMetrics(options: { prefix?: string; defaultMetrics?: boole
       onConnected: () => connectionsTotal.inc(),
       onFrame: (direction: 'in' | 'out', command: string) => frames.inc({ direction, command }),
       onRejected: (reason: string) => rejections.inc({ reason }),
+      onReadPaused: () => readPauses.inc(),
       onDelivered: (_destination: string, count: number, payload?: Buffer) => {
         if (count === 0) return;
         frames.inc({ direction: 'out', command: 'MESSAGE' }, count);

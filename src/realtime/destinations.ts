@@ -7,7 +7,8 @@ export type Destination =
   | { kind: 'presence' }
   | { kind: 'user-errors' }
   | { kind: 'chat-send' }
-  | { kind: 'chat-read' };
+  | { kind: 'chat-read' }
+  | { kind: 'token-refresh' };
 
 const ROOM_TOPIC = /^\/topic\/room\.([1-9]\d{0,15})$/;
 
@@ -16,6 +17,7 @@ export const PRESENCE_TOPIC = '/topic/presence';
 export const USER_ERRORS_QUEUE = '/user/queue/errors';
 export const CHAT_SEND = '/app/chat.send';
 export const CHAT_READ = '/app/chat.read';
+export const TOKEN_REFRESH = '/app/token.refresh';
 
 export function parseSubscribeDestination(destination: string): Destination | undefined {
   const room = ROOM_TOPIC.exec(destination);
@@ -28,6 +30,7 @@ export function parseSubscribeDestination(destination: string): Destination | un
 export function parseSendDestination(destination: string): Destination | undefined {
   if (destination === CHAT_SEND) return { kind: 'chat-send' };
   if (destination === CHAT_READ) return { kind: 'chat-read' };
+  if (destination === TOKEN_REFRESH) return { kind: 'token-refresh' };
   return undefined;
 }
 

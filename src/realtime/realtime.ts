@@ -9,14 +9,15 @@ import { roomFrameOptions } from '../receipts/read-event.js';
 import type { UsersRepository } from '../users/users-repository.js';
 import type { Destination } from './destinations.js';
 import { roomIdOf, roomTopic } from './destinations.js';
+import { createDeletedUserSweep } from './deleted-user-sweep.js';
 import { createHeartbeatMonitor } from './heartbeat-monitor.js';
 import type { MembershipCache } from './membership-cache.js';
 import type { RoomFanIn } from './room-fanin.js';
+import { DEFAULT_REALTIME_TIMINGS, type RealtimeTimings } from './realtime-settings.js';
+import type { SessionIdentity } from './session/session-types.js';
 import { StompSession, type SessionLimits, type SessionServices, type SessionUser } from './stomp-session.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
 import { withTimeout } from '../with-timeout.js';
-
-const SUBSCRIBE_CONFIRM_TIMEOUT_MS = 5_000;
 
 /**
  * Frames written to one socket in the same event-loop turn leave in one system call: RECEIPTs
@@ -42,10 +43,11 @@ export function createWriteCoalescer() {
 }
 
 export interface RealtimeHooks {
-  onConnected?(session: StompSession): void;
-  onClosed?(session: StompSession): void;
+  onConnected?(session: SessionIdentity): void;
+  onClosed?(session: SessionIdentity): void;
   onFrame?(direction: 'in' | 'out', command: string): void;
   onRejected?(reason: string): void;
+  onReadPaused?(): void;
   /** `payload` is the message body as it came from Redis, for end-to-end latency. */
   onDelivered?(destination: string, count: number, payload: Buffer): void;
 }
@@ -60,6 +62,7 @@ export interface RealtimeDeps {
   /** Handles `/app/chat.read`; absent until read receipts are wired. */
   readReceipts?: (user: SessionUser, body: Buffer) => Promise<{ durable: Promise<void> }>;
   limits?: Partial<SessionLimits>;
+  timings?: Partial<RealtimeTimings>;
   hooks?: RealtimeHooks;
   serverName?: string;
 }
@@ -69,6 +72,7 @@ export interface RealtimeDeps {
  * registry, heart-beats, and delivery of room messages arriving from Redis.
  */
 export function createRealtime(deps: RealtimeDeps) {
+  const timings = { ...DEFAULT_REALTIME_TIMINGS, ...deps.timings };
   const sessions = new Set<StompSession>();
   const coalesceWrites = createWriteCoalescer();
   let fanIn: RoomFanIn | undefined;
@@ -84,16 +88,18 @@ export function createRealtime(deps: RealtimeDeps) {
   });
   const heartbeats = createHeartbeatMonitor({
     sessions: () => sessions,
+    idleProbeMs: timings.idleProbeMs,
     onSilent: (session) => deps.log.info({ session: session.id }, 'dropping silent STOMP client'),
     onError: (error, session) => deps.log.error({ err: error, session: session.id }, 'heart-beat check failed'),
   });
+  const deletedUsers = createDeletedUserSweep({ sessions: () => sessions, existingIds: deps.users.findExistingIds, intervalMs: timings.userSweepIntervalMs, log: deps.log });
 
   const services: SessionServices = {
     async authenticate(token) {
       const claims = deps.tokens.verify(token);
       const user = await deps.users.findById(claims.userId);
       if (!user) throw unauthorized('User no longer exists');
-      return { userId: user.id, email: user.email, nickname: user.nickname };
+      return { userId: user.id, email: user.email, nickname: user.nickname, expiresAt: claims.expiresAt };
     },
     async authorizeSubscribe(user, destination: Destination) {
       if (destination.kind === 'room' && !(await deps.membership.isMember(destination.roomId, user.userId))) {
@@ -103,10 +109,11 @@ export function createRealtime(deps: RealtimeDeps) {
     async subscribed(destination: Destination) {
       if (destination.kind !== 'room' || !fanIn) return;
       // Bounded: with Redis away the SUBSCRIBE is queued until it returns, and the session's other
-      // frames must not wait that long.
-      await withTimeout(fanIn.join(destination.roomId), SUBSCRIBE_CONFIRM_TIMEOUT_MS, 'redis subscribe').catch((error: unknown) =>
-        deps.log.warn({ err: error, roomId: destination.roomId }, 'room subscription not confirmed by redis in time'),
-      );
+      // frames must not wait that long. Unconfirmed, the session undoes it and tells the client.
+      await withTimeout(fanIn.join(destination.roomId), timings.subscribeConfirmTimeoutMs, 'redis subscribe').catch((error: unknown) => {
+        deps.log.warn({ err: error, roomId: destination.roomId }, 'room subscription not confirmed by redis in time');
+        throw new AppError('UNAVAILABLE', 'subscription not confirmed in time; subscribe again');
+      });
     },
     async send(session, destination, frame) {
       const user = session.user!;
@@ -119,11 +126,13 @@ export function createRealtime(deps: RealtimeDeps) {
     },
     onConnected: (session) => deps.hooks?.onConnected?.(session),
     onClosed: (session) => {
-      sessions.delete(session);
+      // A session reports itself.
+      sessions.delete(session as StompSession);
       deps.hooks?.onClosed?.(session);
     },
     onFrame: deps.hooks?.onFrame,
     onRejected: deps.hooks?.onRejected,
+    onReadPaused: deps.hooks?.onReadPaused,
   };
 
   function accept(socket: WebSocket, request: FastifyRequest): StompSession {
@@ -140,6 +149,8 @@ export function createRealtime(deps: RealtimeDeps) {
         terminate: () => socket.terminate(),
         bufferedAmount: () => socket.bufferedAmount,
         ping: () => socket.ping(),
+        pause: () => socket.pause(),
+        resume: () => socket.resume(),
       },
       registry,
       services,
@@ -189,6 +200,7 @@ export function createRealtime(deps: RealtimeDeps) {
     },
     stop() {
       heartbeats.stop();
+      deletedUsers.stop();
     },
   };
 }

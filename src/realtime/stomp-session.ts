@@ -1,123 +1,52 @@
 /**
- * One STOMP connection's state machine (SPEC §6, STOMP 1.2 "Connecting", "Client Frames",
- * "Server Frames", "Heart-beating").
+ * One STOMP connection: its state machine and its inbound frame queue (SPEC §6; STOMP 1.2
+ * "Connecting", "Client Frames", "Server Frames", "Heart-beating"). Command handlers, the SEND
+ * tracker, the error policy, acknowledgements and the liveness clocks live in ./session/.
  *
  * Invariants:
- * - Nothing but CONNECT/STOMP is processed before CONNECTED has been sent (CVE-2023-32081 was a
- *   server that did otherwise); a second CONNECT is an error.
- * - Frames are handled one at a time, in arrival order. A SEND is handed on (to Kafka) in that
- *   order too; only its acknowledgement runs concurrently, so a client's messages keep their
- *   order while several are in flight. A RECEIPT for a SEND goes out only once it is durable.
- * - Fatal problems (protocol errors, bad auth, unknown commands or destinations, limits) get one
- *   ERROR frame and a close. Rejections a well-behaved client meets in normal use (rate limit,
- *   invalid message body, not a member, Kafka unavailable) go to `/user/queue/errors` when the
- *   session subscribed to it, and are fatal ERRORs when it did not, so no SEND is met with silence.
- * - Every write checks the socket's backlog: a client that does not read is cut off, not buffered.
- * - Heart-beats are what the client asks for, raised to a floor (the server can beat that often,
- *   so the spec's MAX() lands on the client's value); a connection still without CONNECTED at its
- *   deadline is refused, and so is a frame not complete `frameTimeoutMs` after its first byte.
- *   heartbeat-monitor.ts runs these clocks.
- * - A SEND RECEIPT means durable; a DISCONNECT RECEIPT follows the RECEIPTs of the SENDs before it.
+ * - awaiting-connect → connecting → connected → closing → closed. Nothing but CONNECT/STOMP is
+ *   handled before CONNECTED has been sent (CVE-2023-32081 was a server that did otherwise); a
+ *   second CONNECT is an error.
+ * - Frames are handled one at a time, in arrival order.
+ * - What the session holds for its client is bounded in frames and bytes: past a high-water mark
+ *   the socket is no longer read (TCP back-pressure), below a low-water mark it is read again
+ *   (session/inbound-flow.ts). Passing a hard limit is an ERROR; nothing is dropped unsaid.
+ * - Every write checks the socket's outbound backlog: a client that does not read is cut off,
+ *   not buffered for.
+ * - The session only reports to its liveness clock; heartbeat-monitor.ts reads it and calls
+ *   `refuseUnconnected`, `refuseIncompleteFrame`, `expire`, `probe`, `sendHeartbeat` or `close`.
+ * - A session ends at its token's expiry unless renewed (`/app/token.refresh`), and when its user
+ *   is deleted (`revoke`).
  * - Nothing a client sends is evaluated; headers are only compared and parsed as data.
  */
-import { randomUUID } from 'node:crypto';
-import { AppError } from '../errors.js';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import {
   createStompParser,
   header,
   headerEscaping,
-  headerIgnoringCase,
   isStompProtocolError,
-  negotiateHeartbeat,
   negotiateVersion,
-  parseHeartbeat,
-  serializeFrame,
   type HeaderEscaping,
   type StompFrame,
   type StompParser,
-  type StompParserLimits,
   type StompVersion,
 } from '../stomp/index.js';
-import { bearerToken } from '../auth/tokens.js';
-import {
-  parseSendDestination,
-  parseSubscribeDestination,
-  USER_ERRORS_QUEUE,
-  type Destination,
-} from './destinations.js';
+import { AckTracker } from './session/ack-tracker.js';
+import { dispatch } from './session/dispatch.js';
+import { sessionEnding, type SessionEnding } from './session/endings.js';
+import { closeReason, createRejection, FatalStompError, frameRef, NO_FRAME, reportOnErrorQueue, toFatal, type FrameRef, type Reject } from './session/error-policy.js';
+import { frameCost, InboundFlow } from './session/inbound-flow.js';
+import { LivenessClock } from './session/liveness-clock.js';
+import { Outbound } from './session/outbound.js';
+import { SendTracker } from './session/send-tracker.js';
+import type { NegotiatedHeartbeats, SessionContext } from './session/session-context.js';
+import { DEFAULT_SESSION_LIMITS, type SessionLimits } from './session/session-limits.js';
+import type { SessionServices, SessionState, SessionTransport, SessionUser } from './session/session-types.js';
 import type { Subscriber, SubscriptionRegistry } from './subscription-registry.js';
 
-export interface SessionTransport {
-  send(frame: Buffer): void;
-  close(code: number, reason: string): void;
-  terminate(): void;
-  bufferedAmount(): number;
-  /** A transport-level liveness probe (WebSocket ping); the answer is reported with `markAlive`. */
-  ping?(): void;
-}
-
-export interface SessionUser {
-  userId: number;
-  email: string;
-  nickname: string;
-}
-
-export interface SessionLimits {
-  parser: Partial<StompParserLimits>;
-  maxSubscriptions: number;
-  /** Frames accepted but not yet handled; a client that floods past this is cut off. */
-  maxPendingFrames: number;
-  /** Bytes queued on the socket beyond which the client counts as not reading. */
-  maxBufferedBytes: number;
-  /**
-   * The shortest heart-beat interval either way. The server can send and receive as often as
-   * this, so a client's `heart-beat` is honoured as asked, only raised to this floor.
-   */
-  heartbeatFloorMs: number;
-  /** A connection that has not completed CONNECT within this is refused. */
-  connectTimeoutMs: number;
-  /** How long a closing session waits for the RECEIPTs of SENDs still in flight (Kafka down). */
-  maxReceiptWaitMs: number;
-  /**
-   * A frame must arrive whole within this of its first byte. Without it a client that sends half
-   * a frame and then a byte now and then (slowloris), or none while answering pings, holds its
-   * session and its buffered bytes forever.
-   */
-  frameTimeoutMs: number;
-}
-
-export const DEFAULT_SESSION_LIMITS: SessionLimits = {
-  parser: {},
-  maxSubscriptions: 100,
-  maxPendingFrames: 256,
-  maxBufferedBytes: 1024 * 1024,
-  heartbeatFloorMs: 1_000,
-  connectTimeoutMs: 10_000,
-  maxReceiptWaitMs: 10_000,
-  frameTimeoutMs: 30_000,
-};
-
-/** What a SEND handler returns once the message is handed on: `durable` settles when it is safe. */
-export interface SendAccepted {
-  durable: Promise<void>;
-  /** Extra headers for the RECEIPT (e.g. the message key the server assigned). */
-  receiptHeaders?: Record<string, string>;
-}
-
-export interface SessionServices {
-  /** Resolves the user behind a token, or throws an UNAUTHORIZED AppError. */
-  authenticate(token: string): Promise<SessionUser>;
-  /** Throws a FORBIDDEN AppError when the user may not subscribe there. */
-  authorizeSubscribe(user: SessionUser, destination: Destination): Promise<void>;
-  /** Settles once messages for a newly subscribed destination reach this instance. */
-  subscribed?(destination: Destination): Promise<void>;
-  send(session: StompSession, destination: Destination, frame: StompFrame): Promise<SendAccepted>;
-  onConnected?(session: StompSession): void;
-  onClosed?(session: StompSession): void;
-  onFrame?(direction: 'in' | 'out', command: string): void;
-  onRejected?(reason: string): void;
-}
+export type { AuthenticatedUser, SendAccepted, SessionServices, SessionTransport, SessionUser } from './session/session-types.js';
+export { DEFAULT_SESSION_LIMITS, type SessionLimits } from './session/session-limits.js';
 
 export interface SessionOptions {
   id?: string;
@@ -129,89 +58,100 @@ export interface SessionOptions {
   /** Token from the `access_token` query parameter, for clients that cannot set CONNECT headers. */
   queryToken?: string;
   serverName: string;
+  /** The clock the session's deadlines are measured on (epoch ms); tests pass their own. */
+  now?: () => number;
 }
-
-/** WebSocket close frames carry at most 123 bytes of reason (RFC 6455 §5.5); `ws` throws beyond. */
-const MAX_CLOSE_REASON_BYTES = 123;
-
-function closeReason(text: string): string {
-  if (Buffer.byteLength(text) <= MAX_CLOSE_REASON_BYTES) return text;
-  let reason = '';
-  let bytes = 0;
-  for (const character of text) {
-    const size = Buffer.byteLength(character);
-    if (bytes + size > MAX_CLOSE_REASON_BYTES - 3) break;
-    reason += character;
-    bytes += size;
-  }
-  return `${reason}…`;
-}
-
-/** A fatal session error: ERROR frame, then close. */
-class FatalStompError extends Error {
-  constructor(
-    message: string,
-    readonly detail?: string,
-    readonly closeCode = 1002,
-  ) {
-    super(message);
-  }
-}
-
-type State = 'awaiting-connect' | 'connecting' | 'connected' | 'closing' | 'closed';
 
 export class StompSession implements Subscriber {
   readonly id: string;
-  user: SessionUser | undefined;
-  version: StompVersion = '1.2';
-  escape: HeaderEscaping = '1.2';
-  heartbeat = { sendEveryMs: 0, expectEveryMs: 0 };
-  readonly openedAt = Date.now();
-  /** When a connection still without CONNECTED is refused. */
-  readonly connectDeadline: number;
-  lastReceivedAt = Date.now();
-  lastSentAt = Date.now();
-  lastProbedAt = 0;
-  /** When the first byte of a frame still incomplete arrived; undefined between frames. */
-  private frameStartedAt: number | undefined;
+  private state: SessionState = 'awaiting-connect';
+  private currentUser: SessionUser | undefined;
+  private currentVersion: StompVersion = '1.2';
+  private currentEscape: HeaderEscaping = '1.2';
+  private negotiated: NegotiatedHeartbeats = { sendEveryMs: 0, expectEveryMs: 0 };
   private draining = false;
+  private queue: Promise<void> = Promise.resolve();
 
-  private state: State = 'awaiting-connect';
-  private readonly parser: StompParser;
   private readonly limits: SessionLimits;
   private readonly log: Logger;
-  private queue: Promise<void> = Promise.resolve();
-  private pendingFrames = 0;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly now: () => number;
+  private readonly out: Outbound;
+  private readonly parser: StompParser;
+  private readonly clock: LivenessClock;
+  private readonly flow: InboundFlow;
+  private readonly sends: SendTracker;
+  private readonly acks: AckTracker;
+  private readonly reject: Reject;
+  private readonly context: SessionContext;
 
   constructor(private readonly options: SessionOptions) {
     this.id = options.id ?? randomUUID();
     this.limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits };
-    this.connectDeadline = this.openedAt + this.limits.connectTimeoutMs;
     this.log = options.log.child({ session: this.id });
+    this.now = options.now ?? Date.now;
+    this.clock = new LivenessClock(this.now, this.limits);
+    this.out = new Outbound({
+      ...options,
+      clock: this.clock,
+      log: this.log,
+      maxBufferedBytes: this.limits.maxBufferedBytes,
+      version: () => this.currentVersion,
+      onSlowConsumer: () => this.closed(),
+    });
     this.parser = createStompParser({
       ...this.limits.parser,
-      onFrame: (frame) => {
-        this.frameStartedAt = undefined;
-        this.adoptVersionEarly(frame);
-        this.enqueue(frame);
-      },
-      onHeartbeat: () => {},
+      onFrame: (frame) => this.enqueue(frame),
+      onHeartbeat: () => this.clock.frameEnded(),
     });
+    this.flow = new InboundFlow(this.limits, {
+      pause: () => {
+        this.clock.readingPaused();
+        this.options.transport.pause?.();
+        this.options.services.onReadPaused?.();
+      },
+      resume: () => {
+        this.clock.readingResumed();
+        this.options.transport.resume?.();
+      },
+      parse: (chunk) => this.parse(chunk),
+    });
+    this.sends = new SendTracker(this.flow);
+    this.acks = new AckTracker(randomBytes(4).toString('hex'), this.limits.maxUnackedPerSubscription);
+    this.reject = createRejection({
+      state: () => this.state,
+      reportToUser: (body, ref) => reportOnErrorQueue(options.registry, this, body, ref, options.services.onFrame),
+      closeAfterInFlight: (error, ref) => this.closeAfterInFlight(error, ref),
+      onRejected: options.services.onRejected,
+      log: this.log,
+    });
+    this.context = this.createContext();
   }
 
-  /**
-   * Frames pipelined behind CONNECT in the same chunk are parsed before CONNECT is handled, so the
-   * parser must learn the version now: a 1.0 client's headers are not escaped.
-   */
-  private adoptVersionEarly(frame: StompFrame): void {
-    if (this.state !== 'awaiting-connect' || this.pendingFrames > 0) return;
-    if (frame.command !== 'CONNECT' && frame.command !== 'STOMP') return;
-    try {
-      this.parser.version = negotiateVersion(header(frame, 'accept-version'));
-    } catch {
-      // connect() refuses it with the same error.
-    }
+  get user(): SessionUser | undefined {
+    return this.currentUser;
+  }
+
+  get version(): StompVersion {
+    return this.currentVersion;
+  }
+
+  /** Header escaping of MESSAGE frames for this client's version. */
+  get escape(): HeaderEscaping {
+    return this.currentEscape;
+  }
+
+  get heartbeat(): Readonly<NegotiatedHeartbeats> {
+    return this.negotiated;
+  }
+
+  /** The clocks the heartbeat monitor reads. */
+  get liveness(): LivenessClock {
+    return this.clock;
+  }
+
+  /** Inbound back-pressure as it stands: paused or not, bytes held, the peak, pauses so far. */
+  get inbound(): { paused: boolean; bytes: number; peakBytes: number; pauses: number } {
+    return { paused: this.flow.isPaused, bytes: this.flow.heldBytes, peakBytes: this.flow.peakBytes, pauses: this.flow.pauses };
   }
 
   get isConnected(): boolean {
@@ -226,52 +166,38 @@ export class StompSession implements Subscriber {
   /** Bytes from the WebSocket, text or binary, any chunking. */
   receive(chunk: Buffer | string): void {
     if (this.state === 'closing' || this.state === 'closed') return;
-    this.lastReceivedAt = Date.now();
-    try {
-      this.parser.push(chunk);
-      // A frame left unfinished by this chunk began in it, unless it was already under way.
-      if (this.parser.inFrame) this.frameStartedAt ??= this.lastReceivedAt;
-    } catch (error) {
-      if (isStompProtocolError(error)) {
-        this.options.services.onRejected?.(`protocol:${error.code}`);
-        this.fail(new FatalStompError(error.message));
-      } else {
-        this.log.error({ err: error }, 'stomp parser failed');
-        this.fail(new FatalStompError('internal error', undefined, 1011));
-      }
-    }
+    this.clock.received();
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    const admitted = this.flow.admit(bytes);
+    if (admitted === 'parse') this.parse(bytes);
+    else if (admitted === 'over-limit') this.refuseFlood();
   }
 
-  /** Writes a whole frame, unless the client has stopped reading. */
+  /** Writes a whole frame, unless the client has stopped reading (then it is cut off). */
   write(frame: Buffer): void {
-    if (this.state === 'closed') return;
-    const backlog = this.options.transport.bufferedAmount();
-    if (backlog > this.limits.maxBufferedBytes) {
-      this.log.warn({ backlog }, 'slow consumer: closing session');
-      this.options.services.onRejected?.('slow-consumer');
-      this.closed();
-      this.options.transport.terminate();
-      return;
-    }
-    this.lastSentAt = Date.now();
-    this.options.transport.send(frame);
+    if (this.state !== 'closed') this.out.write(frame);
+  }
+
+  /** The `ack` id of the next MESSAGE on a client-acknowledged subscription. */
+  ackId(subscriptionId: string): string {
+    return this.acks.issue(subscriptionId);
   }
 
   sendHeartbeat(): void {
-    this.write(Buffer.from('\n'));
+    if (this.state !== 'closed') this.out.heartbeat();
   }
 
   /** Asks the transport whether the peer is still there; false when it cannot ask. */
   probe(): boolean {
     if (this.state === 'closed' || !this.options.transport.ping) return false;
-    this.lastProbedAt = Date.now();
+    this.clock.probed();
     this.options.transport.ping();
     return true;
   }
 
   /** The peer answered a probe: it is alive even if it sends no STOMP heart-beats. */
   markAlive(): void {
-    this.lastReceivedAt = Date.now();
+    this.clock.received();
   }
 
   /** Closes the WebSocket without an ERROR (server shutdown: 1001, silent peer, …). */
@@ -281,23 +207,18 @@ export class StompSession implements Subscriber {
     this.options.transport.close(code, closeReason(reason));
   }
 
-  /** A frame has been arriving for longer than `frameTimeoutMs`. */
-  frameOverdue(now: number): boolean {
-    return this.frameStartedAt !== undefined && now - this.frameStartedAt > this.limits.frameTimeoutMs;
+  /** Ends the session from outside its frames (a deadline passed, its user was deleted): ERROR, close. */
+  end(kind: SessionEnding): void {
+    const ending = sessionEnding(kind, this.limits);
+    if (!ending.appliesIn(this.state)) return;
+    this.options.services.onRejected?.(ending.reason);
+    if (ending.afterInFlight) this.closeAfterInFlight(ending.error, NO_FRAME);
+    else this.fail(ending.error);
   }
 
-  /** Refuses a client stuck in the middle of a frame: ERROR, then a policy close. */
-  refuseIncompleteFrame(): void {
-    if (this.state === 'closed') return;
-    this.options.services.onRejected?.('frame-timeout');
-    this.fail(new FatalStompError('frame not completed in time', `a frame must arrive whole within ${this.limits.frameTimeoutMs} ms of its first byte`, 1008));
-  }
-
-  /** Refuses a connection that never completed CONNECT: ERROR, then a policy close. */
-  refuseUnconnected(message: string): void {
-    if (!this.isConnecting) return;
-    this.options.services.onRejected?.('connect-timeout');
-    this.fail(new FatalStompError(message, undefined, 1008));
+  /** Asked before every frame is handled: not one frame outlives the token. */
+  tokenExpired(): boolean {
+    return this.clock.tokenExpired(this.now());
   }
 
   /** The transport is gone (the peer closed or the socket died). */
@@ -316,249 +237,85 @@ export class StompSession implements Subscriber {
 
   /** Settles once every SEND handed on so far is durable or has failed (and been answered). */
   async drain(): Promise<void> {
-    // From here on a SEND is refused rather than produced: its RECEIPT could not reach the client
-    // before the socket closes, so the client resends it elsewhere instead.
     this.draining = true;
     await this.framesHandled();
-    await Promise.allSettled([...this.inFlight]);
+    await this.sends.settled();
   }
 
-  /** Sends a per-session error to `/user/queue/errors`; false when the session is not subscribed. */
-  private notifyUserError(error: AppError, frame: StompFrame): boolean {
-    if (!this.options.registry.hasDestination(this, USER_ERRORS_QUEUE)) return false;
-    const receipt = header(frame, 'receipt');
-    const body = Buffer.from(
-      JSON.stringify({
-        code: error.code,
-        message: error.message,
-        destination: header(frame, 'destination') ?? null,
-        receiptId: receipt ?? null,
-        ...(error.details?.retryAfterSeconds !== undefined && { retryAfterSeconds: error.details.retryAfterSeconds }),
-      }),
-    );
-    this.options.registry.deliver(USER_ERRORS_QUEUE, body, {
-      only: this,
-      headers: receipt ? { 'receipt-id': receipt } : undefined,
-    });
-    this.options.services.onFrame?.('out', 'MESSAGE');
-    return true;
+  private parse(chunk: Buffer): void {
+    try {
+      this.parser.push(chunk);
+      this.clock.frameProgress(this.parser.inFrame);
+    } catch (error) {
+      if (isStompProtocolError(error)) this.options.services.onRejected?.(`protocol:${error.code}`);
+      this.fail(isStompProtocolError(error) ? new FatalStompError(error.message) : error);
+    }
   }
 
   private enqueue(frame: StompFrame): void {
+    this.clock.frameEnded();
+    this.adoptVersionEarly(frame);
     if (this.state === 'closing' || this.state === 'closed') return;
-    if (this.pendingFrames >= this.limits.maxPendingFrames) {
-      this.options.services.onRejected?.('too-many-pending-frames');
-      this.fail(new FatalStompError('too many frames in flight'));
+    const cost = frameCost(frame);
+    if (!this.flow.enqueue(cost)) {
+      this.refuseFlood();
       return;
     }
-    this.pendingFrames += 1;
     this.options.services.onFrame?.('in', frame.command);
     this.queue = this.queue.then(async () => {
       try {
         if (this.state === 'closing' || this.state === 'closed') return;
-        await this.handle(frame);
+        await dispatch(this.context, frame, this);
       } catch (error) {
-        this.fail(error, frame);
+        this.fail(error, frameRef(frame));
       } finally {
-        this.pendingFrames -= 1;
+        this.flow.dequeue(cost);
       }
     });
   }
 
-  private async handle(frame: StompFrame): Promise<void> {
-    if (this.state === 'awaiting-connect') {
-      if (frame.command !== 'CONNECT' && frame.command !== 'STOMP') {
-        throw new FatalStompError('not connected', `${frame.command} before CONNECT`);
-      }
-      return this.connect(frame);
-    }
-    switch (frame.command) {
-      case 'CONNECT':
-      case 'STOMP':
-        throw new FatalStompError('already connected');
-      case 'SUBSCRIBE':
-        return this.subscribe(frame);
-      case 'UNSUBSCRIBE':
-        return this.unsubscribe(frame);
-      case 'SEND':
-        return this.send(frame);
-      case 'ACK':
-      case 'NACK':
-        // Subscriptions are auto-acknowledged; ACK/NACK are accepted for clients that send them anyway.
-        return this.receipt(frame);
-      case 'DISCONNECT':
-        return this.disconnect(frame);
-      case 'BEGIN':
-      case 'COMMIT':
-      case 'ABORT':
-        throw new FatalStompError('transactions are not supported', `${frame.command} is not supported by this server`);
-      default:
-        throw new FatalStompError('unknown command', frame.command);
-    }
-  }
-
-  private async connect(frame: StompFrame): Promise<void> {
-    this.state = 'connecting';
-    let version: StompVersion;
-    let clientHeartbeat;
+  /**
+   * Frames pipelined behind CONNECT in the same chunk are parsed before CONNECT is handled, so the
+   * parser must learn the version now: a 1.0 client's headers are not escaped.
+   */
+  private adoptVersionEarly(frame: StompFrame): void {
+    if (this.state !== 'awaiting-connect' || this.flow.pendingFrames > 0) return;
+    if (frame.command !== 'CONNECT' && frame.command !== 'STOMP') return;
     try {
-      version = negotiateVersion(header(frame, 'accept-version'));
-      clientHeartbeat = parseHeartbeat(header(frame, 'heart-beat'));
-    } catch (error) {
-      throw new FatalStompError((error as Error).message);
+      this.parser.version = negotiateVersion(header(frame, 'accept-version'));
+    } catch {
+      // handleConnect refuses it with the same error.
     }
-    // Set before authenticating, so a refusal is already written the way this client reads frames.
-    this.version = version;
-    this.parser.version = version;
-    this.escape = headerEscaping(version, 'MESSAGE');
-    const token =
-      bearerToken(headerIgnoringCase(frame, 'authorization')) ??
-      bearerToken(header(frame, 'passcode')) ??
-      header(frame, 'passcode') ??
-      this.options.queryToken;
-    if (!token) throw new FatalStompError('authentication required', 'CONNECT must carry Authorization: Bearer <jwt>', 1008);
-    try {
-      this.user = await this.options.services.authenticate(token);
-    } catch (error) {
-      const message = error instanceof AppError ? error.message : 'authentication failed';
-      throw new FatalStompError(message, undefined, 1008);
-    }
-    if (this.state !== 'connecting') return;
-
-    const server = { outgoingMs: this.limits.heartbeatFloorMs, incomingMs: this.limits.heartbeatFloorMs };
-    const negotiated = negotiateHeartbeat(clientHeartbeat, server, { floorMs: this.limits.heartbeatFloorMs });
-    this.heartbeat = { sendEveryMs: negotiated.sendEveryMs, expectEveryMs: negotiated.expectEveryMs };
-    this.state = 'connected';
-    this.writeFrame('CONNECTED', {
-      version,
-      'heart-beat': negotiated.header,
-      server: this.options.serverName,
-      session: this.id,
-      'user-name': String(this.user.userId),
-    });
-    this.log.debug({ userId: this.user.userId, version, heartbeat: this.heartbeat }, 'stomp connected');
-    this.options.services.onConnected?.(this);
   }
 
-  private async subscribe(frame: StompFrame): Promise<void> {
-    const id = header(frame, 'id');
-    const destinationName = header(frame, 'destination');
-    if (!id) throw new FatalStompError('SUBSCRIBE requires an id header');
-    if (!destinationName) throw new FatalStompError('SUBSCRIBE requires a destination header');
-    const destination = parseSubscribeDestination(destinationName);
-    if (!destination) throw new FatalStompError('unknown destination', destinationName);
-    if (this.options.registry.countFor(this) >= this.limits.maxSubscriptions) {
-      this.options.services.onRejected?.('too-many-subscriptions');
-      throw new FatalStompError('too many subscriptions', `at most ${this.limits.maxSubscriptions} per session`);
-    }
-    try {
-      await this.options.services.authorizeSubscribe(this.user!, destination);
-    } catch (error) {
-      if (error instanceof AppError) {
-        this.options.services.onRejected?.('subscribe-forbidden');
-        throw new FatalStompError(error.message, destinationName, 1008);
-      }
-      throw error;
-    }
-    if (this.state !== 'connected') return;
-    if (!this.options.registry.add(this, id, destinationName)) {
-      throw new FatalStompError('duplicate subscription id', id);
-    }
-    // The RECEIPT promises the client it will not miss what is sent next, so it waits until
-    // this instance really receives the destination's traffic (the Redis SUBSCRIBE is confirmed).
-    await this.options.services.subscribed?.(destination);
-    this.receipt(frame);
+  private refuseFlood(): void {
+    this.options.services.onRejected?.('too-many-pending-frames');
+    const detail = `at most ${this.limits.maxPendingFrames} frames or ${this.limits.maxInboundBytes} bytes may wait to be handled`;
+    this.fail(new FatalStompError('too many frames in flight', detail));
   }
 
-  private unsubscribe(frame: StompFrame): void {
-    const id = header(frame, 'id');
-    if (!id) throw new FatalStompError('UNSUBSCRIBE requires an id header');
-    this.options.registry.remove(this, id);
-    this.receipt(frame);
-  }
-
-  private async send(frame: StompFrame): Promise<void> {
-    const destinationName = header(frame, 'destination');
-    if (!destinationName) throw new FatalStompError('SEND requires a destination header');
-    const destination = parseSendDestination(destinationName);
-    if (!destination) throw new FatalStompError('unknown destination', destinationName);
-    let accepted: SendAccepted;
-    try {
-      if (this.draining) throw new AppError('UNAVAILABLE', 'server is shutting down; reconnect and send again');
-      accepted = await this.options.services.send(this, destination, frame);
-    } catch (error) {
-      return this.rejectSend(error, frame);
-    }
-    const durable = accepted.durable.then(
-      () => this.receipt(frame, accepted.receiptHeaders),
-      (error: unknown) => this.rejectSend(error, frame),
-    );
-    this.inFlight.add(durable);
-    void durable.finally(() => this.inFlight.delete(durable));
-  }
-
-  private rejectSend(error: unknown, frame: StompFrame): void {
-    if (!(error instanceof AppError)) {
-      this.log.error({ err: error }, 'SEND failed');
-      error = new AppError('UNAVAILABLE', 'message could not be sent');
-    }
-    const appError = error as AppError;
-    this.options.services.onRejected?.(appError.code.toLowerCase());
-    if (this.state === 'closing') {
-      // An ERROR now would pre-empt the RECEIPT or ERROR the session is closing with; the missing
-      // SEND RECEIPT says enough.
-      this.notifyUserError(appError, frame);
-      return;
-    }
-    if (this.state !== 'connected') return;
-    if (this.notifyUserError(appError, frame)) return;
-    // Fatal only because nobody listens on the error queue: the stream itself is sound, so the
-    // SENDs accepted before this one still get their RECEIPTs before the ERROR, as on DISCONNECT.
+  /** 'closing' at once; the ERROR follows the answers to the SENDs already in flight (bounded). */
+  private closeAfterInFlight(error: FatalStompError, ref: FrameRef): void {
+    if (this.state === 'closed') return;
     this.state = 'closing';
-    void this.settleInFlight().then(() => this.fail(new FatalStompError(appError.message), frame));
+    void this.sends.settledWithin(this.limits.maxReceiptWaitMs).then(() => this.fail(error, ref));
   }
 
-  /** Waits for the SENDs in flight to be answered, for at most `maxReceiptWaitMs`. */
-  private async settleInFlight(): Promise<void> {
-    if (this.inFlight.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.limits.maxReceiptWaitMs);
-    });
-    await Promise.race([Promise.allSettled([...this.inFlight]), bound]);
-    clearTimeout(timer);
-  }
-
-  private async disconnect(frame: StompFrame): Promise<void> {
-    this.state = 'closing';
-    // The client's earlier SENDs get their RECEIPTs before the DISCONNECT's own.
-    await this.settleInFlight();
-    const receipt = header(frame, 'receipt');
-    if (receipt) this.writeFrame('RECEIPT', { 'receipt-id': receipt });
-    this.closed();
-    this.options.transport.close(1000, 'disconnect');
-  }
-
-  private receipt(frame: StompFrame, extra?: Record<string, string>): void {
-    const receipt = header(frame, 'receipt');
-    // 'closing': a DISCONNECT is waiting for exactly these SEND receipts before its own.
+  private receipt(receipt: string | undefined, extra?: Record<string, string>): void {
+    // 'closing': a DISCONNECT or a fatal refusal is waiting for exactly these SEND receipts.
     if (receipt && (this.state === 'connected' || this.state === 'closing')) this.writeFrame('RECEIPT', { 'receipt-id': receipt, ...extra });
   }
 
   private writeFrame(command: string, headers: Record<string, string>, body?: string): void {
-    this.options.services.onFrame?.('out', command);
-    this.write(serializeFrame(command, headers, body, { escape: headerEscaping(this.version, command) }));
+    if (this.state !== 'closed') this.out.frame(command, headers, body);
   }
 
-  private fail(error: unknown, frame?: StompFrame): void {
+  private fail(error: unknown, ref: FrameRef = NO_FRAME): void {
     if (this.state === 'closed') return;
-    const fatal =
-      error instanceof FatalStompError ? error : new FatalStompError('internal error', undefined, 1011);
-    if (!(error instanceof FatalStompError)) this.log.error({ err: error }, 'stomp session failed');
-    else this.log.debug({ reason: fatal.message, detail: fatal.detail }, 'stomp error');
-    const receipt = frame ? header(frame, 'receipt') : undefined;
+    const fatal = toFatal(error, this.log);
+    this.log.debug({ reason: fatal.message, detail: fatal.detail }, 'stomp error');
     const headers: Record<string, string> = { message: fatal.message, 'content-type': 'text/plain' };
-    if (receipt) headers['receipt-id'] = receipt;
+    if (ref.receipt) headers['receipt-id'] = ref.receipt;
     try {
       this.writeFrame('ERROR', headers, fatal.detail ?? fatal.message);
       this.closed();
@@ -574,7 +331,50 @@ export class StompSession implements Subscriber {
   private closed(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    const wasPaused = this.flow.isPaused;
+    this.flow.stop();
+    // The close handshake needs the peer's close frame read; a paused socket would wait out ws's timeout.
+    if (wasPaused) this.options.transport.resume?.();
     this.options.registry.removeAll(this);
     this.options.services.onClosed?.(this);
+  }
+
+  private createContext(): SessionContext {
+    return {
+      session: this,
+      registry: this.options.registry,
+      services: this.options.services,
+      limits: this.limits,
+      log: this.log,
+      sends: this.sends,
+      acks: this.acks,
+      clock: this.clock,
+      serverName: this.options.serverName,
+      queryToken: this.options.queryToken,
+      reject: this.reject,
+      state: () => this.state,
+      user: () => {
+        if (!this.currentUser) throw new Error('no user before CONNECTED');
+        return this.currentUser;
+      },
+      isDraining: () => this.draining,
+      beginConnect: () => void (this.state = 'connecting'),
+      adoptVersion: (version) => {
+        this.currentVersion = version;
+        this.parser.version = version;
+        this.currentEscape = headerEscaping(version, 'MESSAGE');
+      },
+      established: (user, heartbeat, tokenExpiresAt) => {
+        this.currentUser = user;
+        this.negotiated = heartbeat;
+        this.clock.expireAt(tokenExpiresAt);
+        this.state = 'connected';
+      },
+      beginClosing: () => void (this.state = 'closing'),
+      finish: (code, reason) => this.close(code, reason),
+      settleInFlight: () => this.sends.settledWithin(this.limits.maxReceiptWaitMs),
+      writeFrame: (command, headers, body) => this.writeFrame(command, headers, body),
+      receipt: (receipt, extra) => this.receipt(receipt, extra),
+    };
   }
 }

@@ -4,7 +4,9 @@
  *
  * `deliver` serialises one MESSAGE frame per distinct subscription id (STOMP.js numbers its
  * subscriptions sub-0, sub-1… in every tab, so most subscribers of a room share an id) and writes
- * the same Buffer to each subscriber; the body bytes are never copied per subscriber.
+ * the same Buffer to each subscriber; the body bytes are never copied per subscriber. The one
+ * exception is a client-acknowledged subscription (`ack:client` or `client-individual`): its
+ * MESSAGE carries an id of its own connection, so it is serialised for that subscriber alone.
  */
 import { serializeMessage, type HeaderEscaping } from '../stomp/index.js';
 
@@ -14,12 +16,15 @@ export interface Subscriber {
   readonly escape: HeaderEscaping;
   /** Writes a whole frame; the subscriber decides what to do when it cannot keep up. */
   write(frame: Buffer): void;
+  /** The `ack` (and `message-id`) of the next MESSAGE on an acknowledged subscription. */
+  ackId?(subscriptionId: string): string;
 }
 
 interface Subscription {
   subscriber: Subscriber;
   subscriptionId: string;
   destination: string;
+  acknowledged: boolean;
 }
 
 export interface RegistryEvents {
@@ -39,15 +44,18 @@ export class SubscriptionRegistry {
     private readonly events: RegistryEvents = {},
   ) {}
 
-  /** False when this subscriber already has a subscription with that id. */
-  add(subscriber: Subscriber, subscriptionId: string, destination: string): boolean {
+  /**
+   * False when this subscriber already has a subscription with that id. `acknowledged`: the
+   * client acknowledges each MESSAGE, which then carries the id `subscriber.ackId` gives it.
+   */
+  add(subscriber: Subscriber, subscriptionId: string, destination: string, options: { acknowledged?: boolean } = {}): boolean {
     let own = this.bySubscriber.get(subscriber);
     if (!own) {
       own = new Map();
       this.bySubscriber.set(subscriber, own);
     }
     if (own.has(subscriptionId)) return false;
-    const subscription: Subscription = { subscriber, subscriptionId, destination };
+    const subscription: Subscription = { subscriber, subscriptionId, destination, acknowledged: options.acknowledged ?? false };
     own.set(subscriptionId, subscription);
     let listeners = this.byDestination.get(destination);
     if (!listeners) {
@@ -113,7 +121,14 @@ export class SubscriptionRegistry {
     let messageId: string | undefined;
     const frames = new Map<string, Buffer>();
     let written = 0;
-    for (const { subscriber, subscriptionId } of listeners) {
+    for (const { subscriber, subscriptionId, acknowledged } of listeners) {
+      if (acknowledged && subscriber.ackId) {
+        const ackId = subscriber.ackId(subscriptionId);
+        const fields = { destination, subscription: subscriptionId, messageId: ackId, ack: ackId, escape: subscriber.escape };
+        subscriber.write(serializeMessage({ ...fields, contentType: options.contentType ?? 'application/json', extraHeaders: options.headers }, body));
+        written += 1;
+        continue;
+      }
       if (messageId === undefined) {
         this.messageCounter += 1;
         messageId = `${this.instanceId}-${this.messageCounter}`;

@@ -12,8 +12,14 @@
  *   octet becomes a space, because a raw EOL would end the header line and let a value inject
  *   headers or end the header block.
  */
+import { isUtf8 } from 'node:buffer';
 import type { StompVersion } from './version.js';
 import { StompProtocolError } from './errors.js';
+import type { StompHeader } from './frame.js';
+
+const NUL = 0;
+const CR = 13;
+const COLON = 58;
 
 export type HeaderEscaping = 'none' | '1.1' | '1.2';
 
@@ -77,4 +83,20 @@ export function encodeHeaderText(text: string, mode: HeaderEscaping): string {
   if (!SPECIAL_12.test(text)) return text;
   const table = mode === '1.2' ? ESCAPES_12 : ESCAPES_11;
   return text.replace(SPECIAL_12_ALL, (c) => table[c] ?? c);
+}
+
+/**
+ * One whole header line (without its EOL) as a name and a value. The first ':' splits them; the
+ * grammar allows no raw CR or NULL in a header (a raw NULL usually means a truncated frame), and
+ * the line must be UTF-8 before its escapes are decoded.
+ */
+export function decodeHeaderLine(line: Buffer, mode: HeaderEscaping): StompHeader {
+  const colon = line.indexOf(COLON);
+  if (colon === -1) throw new StompProtocolError('malformed-header', 'header line has no colon');
+  if (colon === 0) throw new StompProtocolError('malformed-header', 'header line has an empty name');
+  if (line.indexOf(CR) !== -1 || line.indexOf(NUL) !== -1) {
+    throw new StompProtocolError('malformed-header', 'header line contains a raw CR or NULL octet');
+  }
+  if (!isUtf8(line)) throw new StompProtocolError('malformed-header', 'header line is not valid UTF-8');
+  return [decodeHeaderText(line.toString('utf8', 0, colon), mode), decodeHeaderText(line.toString('utf8', colon + 1), mode)];
 }

@@ -14,6 +14,7 @@ export {
 export {
   StompProtocolError,
   isStompProtocolError,
+  preview,
   stompErrorCatalogue,
   type StompErrorCode,
 } from './errors.js';

@@ -24,20 +24,22 @@
  * without a body (the spec's DISCONNECT and RECEIPT examples omit the blank line), and ':' after the
  * first one belongs to the value (unescaped CONNECT and 1.0 frames carry URLs, tokens and so on).
  */
-import { isUtf8 } from 'node:buffer';
 import { StompProtocolError, preview, type StompErrorCode } from './errors.js';
-import { decodeHeaderText, headerEscaping, type HeaderEscaping } from './escaping.js';
+import { decodeHeaderLine, headerEscaping, type HeaderEscaping } from './escaping.js';
 import { CLIENT_COMMANDS, commandAllowsBody, type StompFrame, type StompHeader } from './frame.js';
+import {
+  bodyNotAllowed,
+  frameTooLarge,
+  lineTooLong,
+  parseContentLength,
+  resolveLimits,
+  toBuffer,
+  tooManyHeaders,
+  type StompParserLimits,
+} from './parser-support.js';
 import type { StompVersion } from './version.js';
 
-export interface StompParserLimits {
-  /** Whole frame: command line, header lines, blank line, body and NULL. */
-  maxFrameBytes: number;
-  maxHeaders: number;
-  /** One header line, without its EOL. */
-  maxHeaderLineBytes: number;
-  maxBodyBytes: number;
-}
+export { DEFAULT_PARSER_LIMITS, type StompParserLimits } from './parser-support.js';
 
 export interface StompParserOptions extends Partial<StompParserLimits> {
   onFrame: (frame: StompFrame) => void;
@@ -49,17 +51,9 @@ export interface StompParserOptions extends Partial<StompParserLimits> {
   version?: StompVersion;
 }
 
-export const DEFAULT_PARSER_LIMITS: Readonly<StompParserLimits> = Object.freeze({
-  maxFrameBytes: 64 * 1024,
-  maxHeaders: 32,
-  maxHeaderLineBytes: 8 * 1024,
-  maxBodyBytes: 64 * 1024,
-});
-
 const NUL = 0;
 const LF = 10;
 const CR = 13;
-const COLON = 58;
 const EMPTY = Buffer.alloc(0);
 
 const READ_COMMAND = 0;
@@ -130,8 +124,13 @@ export class StompParser {
     return this.lineBytes + bodyHeld + this.body.length;
   }
 
-  /** A frame's first byte has arrived and its NULL has not: the peer owes the rest of it. */
+  /**
+   * A frame's first byte has arrived and its NULL has not: the peer owes the rest of it. A lone CR
+   * between frames is not a frame's start but half a heart-beat EOL whose LF is on its way (a
+   * client may send `\r` and `\n` in two WebSocket messages).
+   */
   get inFrame(): boolean {
+    if (this.state === READ_COMMAND && this.lineBytes === 1 && this.lineParts[0]?.[0] === CR) return false;
     return this.frameBytes > 0;
   }
 
@@ -206,7 +205,7 @@ export class StompParser {
         return;
       }
       // Refuse the extra header at its first byte rather than after buffering its line.
-      if (first !== LF && first !== CR && this.headers.length >= this.maxHeaders) throw this.tooManyHeaders();
+      if (first !== LF && first !== CR && this.headers.length >= this.maxHeaders) throw tooManyHeaders(this.maxHeaders);
     }
     const line = this.readLine(this.maxHeaderLineBytes, 'header-line-too-long');
     if (line === undefined) return;
@@ -214,23 +213,8 @@ export class StompParser {
       this.startBody();
       return;
     }
-    if (this.headers.length >= this.maxHeaders) throw this.tooManyHeaders();
-    this.headers.push(this.decodeHeader(line));
-  }
-
-  private decodeHeader(line: Buffer): StompHeader {
-    const colon = line.indexOf(COLON);
-    if (colon === -1) throw new StompProtocolError('malformed-header', 'header line has no colon');
-    if (colon === 0) throw new StompProtocolError('malformed-header', 'header line has an empty name');
-    // The grammar allows neither in a header; a raw NULL there usually means a truncated frame.
-    if (line.indexOf(CR) !== -1 || line.indexOf(NUL) !== -1) {
-      throw new StompProtocolError('malformed-header', 'header line contains a raw CR or NULL octet');
-    }
-    if (!isUtf8(line)) throw new StompProtocolError('malformed-header', 'header line is not valid UTF-8');
-    return [
-      decodeHeaderText(line.toString('utf8', 0, colon), this.escaping),
-      decodeHeaderText(line.toString('utf8', colon + 1), this.escaping),
-    ];
+    if (this.headers.length >= this.maxHeaders) throw tooManyHeaders(this.maxHeaders);
+    this.headers.push(decodeHeaderLine(line, this.escaping));
   }
 
   private startBody(): void {
@@ -252,7 +236,7 @@ export class StompParser {
         `content-length ${length} makes the frame exceed the ${this.maxFrameBytes}-byte frame limit`,
       );
     }
-    if (length > 0 && !commandAllowsBody(this.command)) throw this.bodyNotAllowed();
+    if (length > 0 && !commandAllowsBody(this.command)) throw bodyNotAllowed(this.command);
     this.contentLength = length;
     this.state = length === 0 ? READ_TERMINATOR : READ_BODY_BY_LENGTH;
   }
@@ -303,7 +287,7 @@ export class StompParser {
   private readBodyToNull(): void {
     const { chunk, offset } = this;
     if (this.bodyBytes === 0 && chunk[offset] !== NUL && !commandAllowsBody(this.command)) {
-      throw this.bodyNotAllowed();
+      throw bodyNotAllowed(this.command);
     }
     const bodyRoom = this.maxBodyBytes - this.bodyBytes;
     const frameRoom = this.maxFrameBytes - this.frameBytes - 1;
@@ -327,7 +311,7 @@ export class StompParser {
       if (bodyRoom <= frameRoom) {
         throw new StompProtocolError('body-too-large', `frame body exceeds the ${this.maxBodyBytes}-byte body limit`);
       }
-      throw this.frameTooLarge();
+      throw frameTooLarge(this.maxFrameBytes);
     }
     this.bodyParts.push(Buffer.from(chunk.subarray(offset)));
     this.bodyBytes += chunk.length - offset;
@@ -352,7 +336,7 @@ export class StompParser {
 
     if (lf === -1 || lf - offset >= room) {
       if (chunk.length - offset >= room) {
-        throw lineRoom <= frameRoom ? this.lineTooLong(tooLongCode, maxBytes) : this.frameTooLarge();
+        throw lineRoom <= frameRoom ? lineTooLong(tooLongCode, maxBytes) : frameTooLarge(this.maxFrameBytes);
       }
       const rest = chunk.length - offset;
       this.lineParts.push(Buffer.from(chunk.subarray(offset)));
@@ -360,7 +344,7 @@ export class StompParser {
       this.frameBytes += rest;
       this.offset = chunk.length;
       // Only a CR may still follow the last allowed octet.
-      if (this.lineBytes > maxBytes && chunk[chunk.length - 1] !== CR) throw this.lineTooLong(tooLongCode, maxBytes);
+      if (this.lineBytes > maxBytes && chunk[chunk.length - 1] !== CR) throw lineTooLong(tooLongCode, maxBytes);
       return undefined;
     }
 
@@ -375,14 +359,14 @@ export class StompParser {
     this.frameBytes += lf + 1 - offset;
     this.offset = lf + 1;
     if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
-    if (line.length > maxBytes) throw this.lineTooLong(tooLongCode, maxBytes);
+    if (line.length > maxBytes) throw lineTooLong(tooLongCode, maxBytes);
     return line;
   }
 
   private consumeTerminator(): void {
     this.offset += 1;
     this.frameBytes += 1;
-    if (this.frameBytes > this.maxFrameBytes) throw this.frameTooLarge();
+    if (this.frameBytes > this.maxFrameBytes) throw frameTooLarge(this.maxFrameBytes);
   }
 
   private emitFrame(body: Buffer): void {
@@ -409,63 +393,8 @@ export class StompParser {
     }
     return undefined;
   }
-
-  private lineTooLong(code: StompErrorCode, maxBytes: number): StompProtocolError {
-    return code === 'bad-command'
-      ? new StompProtocolError('bad-command', 'command line is longer than any known command')
-      : new StompProtocolError(code, `header line exceeds ${maxBytes} octets`);
-  }
-
-  private frameTooLarge(): StompProtocolError {
-    return new StompProtocolError('frame-too-large', `frame exceeds the ${this.maxFrameBytes}-byte frame limit`);
-  }
-
-  private tooManyHeaders(): StompProtocolError {
-    return new StompProtocolError('too-many-headers', `frame has more than ${this.maxHeaders} headers`);
-  }
-
-  private bodyNotAllowed(): StompProtocolError {
-    return new StompProtocolError('body-not-allowed', `${this.command} frames must not have a body`);
-  }
 }
 
 export function createStompParser(options: StompParserOptions): StompParser {
   return new StompParser(options);
-}
-
-/** Strict octet count: ASCII digits only, no sign, no spaces (1.2 values are never trimmed). */
-function parseContentLength(value: string): number {
-  if (!/^[0-9]+$/.test(value)) {
-    throw new StompProtocolError('bad-content-length', `content-length ${preview(value)} is not an octet count`);
-  }
-  // Huge digit strings become large numbers or Infinity, which the limit checks then reject.
-  return Number(value);
-}
-
-function resolveLimits(options: Partial<StompParserLimits>): StompParserLimits {
-  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_PARSER_LIMITS.maxFrameBytes;
-  const limits: StompParserLimits = {
-    maxFrameBytes,
-    maxHeaders: options.maxHeaders ?? DEFAULT_PARSER_LIMITS.maxHeaders,
-    maxHeaderLineBytes: options.maxHeaderLineBytes ?? DEFAULT_PARSER_LIMITS.maxHeaderLineBytes,
-    maxBodyBytes: options.maxBodyBytes ?? maxFrameBytes,
-  };
-  for (const [name, value] of Object.entries(limits)) {
-    const least = name === 'maxHeaders' ? 0 : 1;
-    if (!Number.isSafeInteger(value) || value < least) {
-      throw new RangeError(`${name} must be an integer of at least ${least}, got ${String(value)}`);
-    }
-  }
-  if (limits.maxBodyBytes > limits.maxFrameBytes) {
-    throw new RangeError(
-      `maxBodyBytes (${limits.maxBodyBytes}) must not exceed maxFrameBytes (${limits.maxFrameBytes})`,
-    );
-  }
-  return limits;
-}
-
-function toBuffer(input: Buffer | Uint8Array | string): Buffer {
-  if (typeof input === 'string') return Buffer.from(input, 'utf8');
-  if (Buffer.isBuffer(input)) return input;
-  return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
 }

@@ -29,6 +29,8 @@ export interface MessageFields {
   destination: string;
   subscription: string;
   messageId: string;
+  /** The `ack` header of a client-acknowledged subscription's MESSAGE (STOMP 1.2). */
+  ack?: string;
   contentType?: string;
   /** Written after the standard headers, so on a repeated name the standard value wins. */
   extraHeaders?: HeaderInput;
@@ -69,6 +71,7 @@ export function serializeMessage(fields: MessageFields, body: Buffer | Uint8Arra
     headerLine('destination', fields.destination, mode) +
     headerLine('message-id', fields.messageId, mode) +
     headerLine('subscription', fields.subscription, mode);
+  if (fields.ack !== undefined) head += headerLine('ack', fields.ack, mode);
   if (fields.contentType !== undefined) head += headerLine('content-type', fields.contentType, mode);
   head += `content-length:${body.length}\n`;
   if (fields.extraHeaders !== undefined) {

@@ -29,6 +29,8 @@ export interface TcpStompClient {
   socket: Socket;
   frames: StompFrame[];
   send(text: string): void;
+  /** Many WebSocket messages in one TCP write, so they reach the server in as few reads as it takes. */
+  sendMany(texts: string[]): void;
   frame(command: string, timeoutMs?: number): Promise<StompFrame>;
   /** From now on nothing is read: the kernel buffers fill, then the server's. */
   stopReading(): void;
@@ -96,6 +98,7 @@ export async function openTcpStomp(baseUrl: string): Promise<TcpStompClient> {
     socket,
     frames,
     send: (text) => socket.write(clientFrame(Buffer.from(text))),
+    sendMany: (texts) => socket.write(Buffer.concat(texts.map((text) => clientFrame(Buffer.from(text))))),
     frame: (command, timeoutMs = 10_000) => waitFor(() => frames.find((frame) => frame.command === command), { timeoutMs, what: `${command} frame` }),
     stopReading() {
       socket.removeListener('data', onData);

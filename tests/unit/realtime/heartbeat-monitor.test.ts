@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHeartbeatMonitor } from '../../../src/realtime/heartbeat-monitor.js';
 import { header } from '../../../src/stomp/index.js';
-import { connectFrame, harness } from './session-harness.js';
+import { ALICE, connectFrame, frame, GOOD_TOKEN, harness } from './session-harness.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -121,6 +121,56 @@ describe('heart-beat monitor', () => {
     vi.advanceTimersByTime(1000);
     expect(errors).not.toHaveLength(0);
     expect(healthy.socket.heartbeats).toBeGreaterThanOrEqual(1);
+    monitor.stop();
+  });
+
+  it('should not take a heart-beat EOL split across two WebSocket messages for a stalled frame', async () => {
+    const { socket, session, monitor } = await monitored('1000,1000', { frameTimeoutMs: 3000 });
+    for (let second = 0; second < 10; second += 1) {
+      session.receive('\r');
+      session.receive('\n');
+      vi.advanceTimersByTime(1000);
+    }
+    // Even a CR whose LF is still on its way starts no frame clock.
+    session.receive('\r');
+    vi.advanceTimersByTime(1000);
+    session.receive('\n');
+    expect(socket.closedWith).toBeUndefined();
+    expect(session.isConnected).toBe(true);
+    monitor.stop();
+  });
+
+  it('should not drop a client it stopped reading (back-pressure) for silence, nor its half frame for time', async () => {
+    const h = harness({ limits: { readPauseBytes: 1000, readResumeBytes: 100, maxInboundBytes: 100_000, frameTimeoutMs: 3000 } });
+    const monitor = createHeartbeatMonitor({ sessions: () => [h.session] });
+    await h.push(connectFrame({ 'heart-beat': '1000,1000' }));
+    h.session.receive(frame('SEND', { destination: '/app/chat.send' }, 'x'.repeat(2000)));
+    await h.session.framesHandled();
+    expect(h.socket.paused).toBe(true);
+    h.session.receive('SEND\ndestination:/app/chat.send\n\nhalf');
+    vi.advanceTimersByTime(60_000);
+    expect(h.socket.closedWith).toBeUndefined();
+    expect(h.socket.heartbeats).toBeGreaterThan(50);
+
+    h.sends[0]!.durable.resolve();
+    await vi.waitFor(() => expect(h.socket.paused).toBe(false));
+    // Heard again from here on: silence and the half frame's time count from the resume.
+    vi.advanceTimersByTime(1500);
+    expect(h.socket.closedWith).toBeUndefined();
+    vi.advanceTimersByTime(1000);
+    expect(h.socket.closedWith).toEqual({ code: 4000, reason: 'heart-beat timeout' });
+    monitor.stop();
+  });
+
+  it('should end a session at its token\'s expiry within a tick', async () => {
+    const h = harness({ authenticate: async () => ({ ...ALICE, expiresAt: Date.now() + 5000 }) });
+    const monitor = createHeartbeatMonitor({ sessions: () => [h.session] });
+    await h.push(connectFrame({ 'heart-beat': '0,0', Authorization: `Bearer ${GOOD_TOKEN}` }));
+    vi.advanceTimersByTime(4900);
+    expect(h.socket.closedWith).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(400);
+    expect(header(h.socket.last('ERROR'), 'message')).toBe('token expired');
+    expect(h.socket.closedWith?.code).toBe(1008);
     monitor.stop();
   });
 });

@@ -23,6 +23,9 @@ export class FakeSocket implements SessionTransport {
   terminated = false;
   buffered = 0;
   pings = 0;
+  /** Whether the session stopped reading (back-pressure), and how often it did. */
+  paused = false;
+  pauses = 0;
   /** Every WebSocket peer answers a ping by itself; a half-open connection does not. */
   answerPings = true;
   onPong: (() => void) | undefined;
@@ -55,6 +58,13 @@ export class FakeSocket implements SessionTransport {
   ping(): void {
     this.pings += 1;
     if (this.answerPings) this.onPong?.();
+  }
+  pause(): void {
+    this.paused = true;
+    this.pauses += 1;
+  }
+  resume(): void {
+    this.paused = false;
   }
   commands(): string[] {
     return this.frames.map((frame) => frame.command);
@@ -90,6 +100,8 @@ export function harness(
     queryToken?: string;
     authenticate?: SessionServices['authenticate'];
     subscribed?: SessionServices['subscribed'];
+    send?: SessionServices['send'];
+    now?: () => number;
   } = {},
 ) {
   const socket = new FakeSocket();
@@ -108,7 +120,7 @@ export function harness(
       if (destination.kind === 'room' && destination.roomId !== 1) throw forbidden(`not a member of room ${destination.roomId}`);
     },
     subscribed: options.subscribed,
-    async send(_session, _destination, frame): Promise<SendAccepted> {
+    send: options.send ?? async function send(_session, _destination, frame): Promise<SendAccepted> {
       const body = frame.body.toString('utf8');
       if (body === 'invalid') throw new AppError('VALIDATION', 'content: must not be empty');
       if (body === 'limited') throw new AppError('RATE_LIMITED', 'rate limit exceeded: too many messages per second', { retryAfterSeconds: 1 });
@@ -130,6 +142,7 @@ export function harness(
     limits: options.limits,
     queryToken: options.queryToken,
     serverName: 'chat-backend/test',
+    now: options.now,
   });
   socket.onPong = () => session.markAlive();
   /** Pushes client frames and waits until the session has handled them. */

@@ -210,3 +210,29 @@ describe('SubscriptionRegistry.deliver', () => {
     expect(a.writes).toHaveLength(0);
   });
 });
+
+describe('SubscriptionRegistry client-acknowledged subscriptions', () => {
+  class AckingSubscriber extends RecordingSubscriber {
+    private seq = 0;
+    ackId(subscriptionId: string): string {
+      this.seq += 1;
+      return `${this.id}:${subscriptionId}:${this.seq}`;
+    }
+  }
+
+  it('should give each acknowledged subscriber a frame of its own with its ack id, and share the rest', () => {
+    const { registry } = registryWithEvents();
+    const acking = new AckingSubscriber('a');
+    const plain = [new RecordingSubscriber('b'), new RecordingSubscriber('c')];
+    registry.add(acking, 'sub-0', '/topic/room.1', { acknowledged: true });
+    for (const subscriber of plain) registry.add(subscriber, 'sub-0', '/topic/room.1');
+    expect(registry.deliver('/topic/room.1', Buffer.from('{"x":1}'))).toBe(3);
+
+    const [acked] = acking.frames();
+    expect(header(acked!, 'ack')).toBe('a:sub-0:1');
+    expect(header(acked!, 'message-id')).toBe('a:sub-0:1');
+    expect(acked!.body.toString()).toBe('{"x":1}');
+    expect(plain[0]!.writes[0]).toBe(plain[1]!.writes[0]);
+    expect(header(plain[0]!.frames()[0]!, 'ack')).toBeUndefined();
+  });
+});

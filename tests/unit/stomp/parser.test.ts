@@ -442,3 +442,32 @@ describe('handlers', () => {
     expect(parser.failed).toBe(true);
   });
 });
+
+describe('inFrame', () => {
+  it('should be in a frame from its first byte to its NULL', () => {
+    const parser = createStompParser({ onFrame: () => {} });
+    expect(parser.inFrame).toBe(false);
+    parser.push('S');
+    expect(parser.inFrame).toBe(true);
+    parser.push('END\ndestination:/a\n\nbody');
+    expect(parser.inFrame).toBe(true);
+    parser.push('\0');
+    expect(parser.inFrame).toBe(false);
+  });
+
+  it('should not take the CR of a heart-beat EOL whose LF comes in the next chunk for a frame', () => {
+    let heartbeats = 0;
+    const parser = createStompParser({ onFrame: () => {}, onHeartbeat: () => (heartbeats += 1) });
+    parser.push('\r');
+    expect(parser.inFrame).toBe(false);
+    parser.push('\n');
+    expect(heartbeats).toBe(1);
+    expect(parser.inFrame).toBe(false);
+  });
+
+  it('should still refuse a CR followed by anything but LF between frames', () => {
+    const parser = createStompParser({ onFrame: () => {} });
+    parser.push('\r');
+    expect(() => parser.push('SEND\n')).toThrow(StompProtocolError);
+  });
+});
