@@ -24,6 +24,10 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
+  },
+  {
     files: ['public/**/*.js'],
     languageOptions: { sourceType: 'module', globals: { ...globals.browser, StompJs: 'readonly' } },
   },

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../../src/errors.js';
-import { closeReason, createRejection, errorReport, FatalStompError, type FrameRef } from '../../../../src/realtime/session/error-policy.js';
+import { closeReason, createRejection, errorReport, type FatalStompError, type FrameRef } from '../../../../src/realtime/session/error-policy.js';
 import type { SessionState } from '../../../../src/realtime/session/session-types.js';
 
 const REF: FrameRef = { receipt: 'r-1', destination: '/app/chat.send' };

@@ -64,8 +64,7 @@ describe('inbound flow', () => {
     const limits = LIMITS;
     const events: string[] = [];
     const parsed: string[] = [];
-    let inbound!: InboundFlow;
-    inbound = new InboundFlow(limits, {
+    const inbound: InboundFlow = new InboundFlow(limits, {
       pause: () => events.push('pause'),
       resume: () => events.push('resume'),
       parse: (chunk) => {
