@@ -58,9 +58,9 @@ export function createMessagePipeline(deps: AppDeps, options: { deliver: (roomId
       groupId: broadcastGroup,
       handler: {
         ...broadcast,
-        async handleBatch(records) {
+        async handleBatch(records, context) {
           await publishGate.wait();
-          await broadcast.handleBatch(records);
+          await broadcast.handleBatch(records, context);
         },
       },
       concurrency: 2,
