@@ -26,6 +26,7 @@ import { createUsersRepository } from './users/users-repository.js';
 import { usersRoutes } from './users/users-routes.js';
 import { createMessagePipeline, type MessagePipeline } from './messages/message-pipeline.js';
 import { createMessagePublisher } from './messages/message-publisher.js';
+import { createMessageKeyClaims } from './messages/message-key-claims.js';
 import { createMembershipCache } from './realtime/membership-cache.js';
 import { createSlidingWindowLimiter } from './realtime/rate-limiter.js';
 import { createRealtime, type Realtime } from './realtime/realtime.js';
@@ -123,6 +124,13 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
     topic: deps.topics.messages,
     limiter: createSlidingWindowLimiter({ limit: config.RATE_LIMIT_MESSAGES_PER_SECOND, windowMs: 1000 }),
     membership,
+    claims: createMessageKeyClaims({
+      sql: deps.database.sql,
+      redis: deps.redis,
+      keyPrefix: config.REDIS_KEY_PREFIX,
+      ttlSeconds: config.MESSAGE_KEY_CLAIM_TTL_SECONDS,
+      log,
+    }),
     log,
     onProduced: metrics.onProduced,
   });

@@ -39,6 +39,8 @@ export const configSchema = z.object({
   PRESENCE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
   /** Upper bound on how long a cached unread count lives, the backstop if an invalidation is ever lost. */
   UNREAD_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(600),
+  /** How long a SEND's claim on its messageKey lives in Redis: longer than a record takes to be stored. */
+  MESSAGE_KEY_CLAIM_TTL_SECONDS: z.coerce.number().int().min(1).default(300),
   MIGRATE_ON_START: z
     .enum(['true', 'false'])
     .default('true')

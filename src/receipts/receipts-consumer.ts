@@ -9,7 +9,7 @@ import { encodeReadEvent } from './read-event.js';
 import type { ReceiptsRepository } from './receipts-repository.js';
 import { readReceiptRecordSchema, type ReadReceiptRecord } from './receipt-schemas.js';
 
-/** The named message is not stored (yet): retried by the runner, then dead-lettered. */
+/** The named message is not stored: retried by the runner, then dead-lettered. */
 export class ReceiptTargetMissingError extends Error {
   override name = 'ReceiptTargetMissingError';
 }
@@ -43,13 +43,10 @@ export function createReceiptsHandler(deps: {
   onApplied?: (record: ReadReceiptRecord, outcome: { changed: boolean; unreadCount: number }) => void;
 }): RecordHandler {
   async function applyOne(record: ReadReceiptRecord): Promise<void> {
-    const message = await deps.repository.findMessage(
-      record.lastReadMessageId !== undefined ? { id: record.lastReadMessageId } : { key: record.lastReadMessageKey! },
-    );
+    const byKey = record.lastReadMessageId === undefined;
+    const message = await deps.repository.findMessage(record.roomId, byKey ? { key: record.lastReadMessageKey! } : { id: record.lastReadMessageId! });
     if (!message) {
-      throw new ReceiptTargetMissingError(
-        `message ${record.lastReadMessageId ?? record.lastReadMessageKey} is not stored (yet)`,
-      );
+      throw new ReceiptTargetMissingError(`message ${record.lastReadMessageId ?? record.lastReadMessageKey} is not stored in room ${record.roomId}`);
     }
     if (message.roomId !== record.roomId) {
       throw new ReceiptRejectedError(`message ${message.id} belongs to room ${message.roomId}, not ${record.roomId}`);

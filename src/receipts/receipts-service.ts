@@ -19,9 +19,10 @@ export function createReceiptsService(deps: { repository: ReceiptsRepository; pr
     /**
      * 404 for an unknown room, 403 for a non-member, 404 for a message id that is not in this
      * room (unknown, or in another room: both answer the same, so the answer says nothing about
-     * rooms the caller cannot see). A key whose message is not stored yet is accepted, because the
-     * client may have seen it live before the persistence consumer wrote it; the consumer retries
-     * it and dead-letters it if it never appears.
+     * rooms the caller cannot see). A key is looked up in this room only; one whose message is
+     * not stored there yet is accepted, because the client may have seen it live before the
+     * persistence consumer wrote it; the consumer retries it and dead-letters it if it never
+     * appears.
      */
     async submit(userId: number, roomId: number, target: ReadTarget): Promise<ReceiptAccepted> {
       const ref: MessageRef = target.lastReadMessageId !== undefined ? { id: target.lastReadMessageId } : { key: target.lastReadMessageKey! };
