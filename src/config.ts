@@ -41,6 +41,8 @@ export const configSchema = z.object({
   UNREAD_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).default(600),
   /** How long a SEND's claim on its messageKey lives in Redis: longer than a record takes to be stored. */
   MESSAGE_KEY_CLAIM_TTL_SECONDS: z.coerce.number().int().min(1).default(300),
+  /** How long a read receipt naming a message not stored yet waits for it before it is dead-lettered. */
+  PENDING_MESSAGE_WAIT_MS: z.coerce.number().int().min(0).default(60_000),
   MIGRATE_ON_START: z
     .enum(['true', 'false'])
     .default('true')

@@ -1,6 +1,8 @@
 import type { AppDeps } from '../app.js';
 import { createConsumerRunner, type ConsumedRecord } from '../kafka/consumer-runner.js';
+import { createMessageArrivals } from '../messages/message-arrivals.js';
 import { parseJsonBody } from '../messages/message-publisher.js';
+import { findByRoomAndKey } from '../messages/message-store.js';
 import type { UnreadCache } from '../unread/unread-cache.js';
 import { createReceiptsHandler } from './receipts-consumer.js';
 import { createReceiptsRepository } from './receipts-repository.js';
@@ -19,6 +21,11 @@ export interface ReadReceiptsHooks {
 export function createReadReceipts(deps: AppDeps, options: { unread: UnreadCache; hooks?: ReadReceiptsHooks }) {
   const { config, log } = deps;
   const repository = createReceiptsRepository(deps.database.sql);
+  const arrivals = createMessageArrivals({
+    find: (refs) => findByRoomAndKey(deps.database.sql, refs),
+    timeoutMs: config.PENDING_MESSAGE_WAIT_MS,
+    log,
+  });
   const service = createReceiptsService({ repository, producer: deps.producer, topic: deps.topics.readReceipts, log });
   const runner = createConsumerRunner({
     kafka: deps.kafka,
@@ -32,6 +39,7 @@ export function createReadReceipts(deps: AppDeps, options: { unread: UnreadCache
       redis: deps.redis,
       keyPrefix: config.REDIS_KEY_PREFIX,
       log,
+      arrivals,
       onApplied: options.hooks?.onApplied,
     }),
     log,

@@ -1,7 +1,8 @@
 import { isTransientDatabaseError } from '../db/transient.js';
-import type { ConsumedRecord, RecordHandler } from '../kafka/consumer-runner.js';
+import type { BatchContext, ConsumedRecord, RecordHandler } from '../kafka/consumer-runner.js';
 import type { Logger } from '../logger.js';
 import { roomChannel } from '../messages/broadcast-consumer.js';
+import type { MessageArrivals } from '../messages/message-arrivals.js';
 import { decodeJsonRecord, PoisonRecordError } from '../kafka/record-json.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import type { UnreadCache } from '../unread/unread-cache.js';
@@ -33,6 +34,10 @@ export function decodeReadReceipt(value: Buffer | null): ReadReceiptRecord {
  * cached unread count is replaced and a READ event goes out on the room's channel. The cache and
  * the event are best effort after the commit: a failed cache write becomes an invalidation that is
  * retried, and a lost event is only a late badge, so neither sends the receipt round again.
+ *
+ * A receipt naming by key a message not stored yet is deferred until `arrivals` sees it (or gives
+ * up, and the receipt is dead-lettered); the receipts after it, of any room, go on meanwhile. Read
+ * marks only move forward, so applying it later than its successors changes nothing they did.
  */
 export function createReceiptsHandler(deps: {
   repository: ReceiptsRepository;
@@ -40,12 +45,18 @@ export function createReceiptsHandler(deps: {
   redis: RedisClient;
   keyPrefix: string;
   log: Logger;
+  arrivals: MessageArrivals;
   onApplied?: (record: ReadReceiptRecord, outcome: { changed: boolean; unreadCount: number }) => void;
 }): RecordHandler {
-  async function applyOne(record: ReadReceiptRecord): Promise<void> {
+  async function applyOne(record: ReadReceiptRecord, raw: ConsumedRecord, context: BatchContext): Promise<void> {
     const byKey = record.lastReadMessageId === undefined;
     const message = await deps.repository.findMessage(record.roomId, byKey ? { key: record.lastReadMessageKey! } : { id: record.lastReadMessageId! });
     if (!message) {
+      if (byKey && context.defer) {
+        const ref = { roomId: record.roomId, messageKey: record.lastReadMessageKey! };
+        context.defer(raw, (signal) => deps.arrivals.waitFor(ref, signal).then(() => undefined));
+        return;
+      }
       throw new ReceiptTargetMissingError(`message ${record.lastReadMessageId ?? record.lastReadMessageKey} is not stored in room ${record.roomId}`);
     }
     if (message.roomId !== record.roomId) {
@@ -73,9 +84,9 @@ export function createReceiptsHandler(deps: {
   }
 
   return {
-    async handleBatch(records: ConsumedRecord[]) {
+    async handleBatch(records: ConsumedRecord[], context: BatchContext) {
       // In order: a room's receipts share a partition, and a later receipt must see an earlier one.
-      for (const record of records) await applyOne(decodeReadReceipt(record.value));
+      for (const record of records) await applyOne(decodeReadReceipt(record.value), record, context);
     },
     isTransient: isTransientDatabaseError,
   };

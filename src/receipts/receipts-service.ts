@@ -21,8 +21,8 @@ export function createReceiptsService(deps: { repository: ReceiptsRepository; pr
      * room (unknown, or in another room: both answer the same, so the answer says nothing about
      * rooms the caller cannot see). A key is looked up in this room only; one whose message is
      * not stored there yet is accepted, because the client may have seen it live before the
-     * persistence consumer wrote it; the consumer retries it and dead-letters it if it never
-     * appears.
+     * persistence consumer wrote it: the consumer waits for it, and dead-letters the receipt if
+     * it never appears.
      */
     async submit(userId: number, roomId: number, target: ReadTarget): Promise<ReceiptAccepted> {
       const ref: MessageRef = target.lastReadMessageId !== undefined ? { id: target.lastReadMessageId } : { key: target.lastReadMessageKey! };
