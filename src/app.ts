@@ -137,6 +137,7 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   const unread = createUnreadCache({ redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.UNREAD_CACHE_TTL_SECONDS, log });
   const receipts = createReadReceipts(deps, {
     unread,
+    limiter: createSlidingWindowLimiter({ limit: config.READ_RECEIPT_RATE_LIMIT_PER_SECOND, windowMs: 1000 }),
     hooks: { onDeadLetter: (record) => metrics.pipeline.onDeadLetter(`${config.KAFKA_GROUP_PREFIX}chat-read-receipts`, record) },
   });
   const presenceRepository = createPresenceRepository(deps.database.sql);

@@ -21,6 +21,8 @@ export const configSchema = z.object({
   JWT_EXPIRES_IN: z.string().regex(durationPattern, 'expected a duration such as 24h, 30m or 3600s').default('24h'),
   RATE_LIMIT_MESSAGES_PER_SECOND: z.coerce.number().int().positive().default(10),
   AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(30),
+  /** Read receipts (REST and STOMP together) per user per second, sliding window. */
+  READ_RECEIPT_RATE_LIMIT_PER_SECOND: z.coerce.number().int().positive().default(10),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore only').default(''),
   KAFKA_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
   REDIS_KEY_PREFIX: z.string().default(''),

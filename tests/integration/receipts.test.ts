@@ -10,9 +10,11 @@ import { waitFor } from '../helpers/wait.js';
 
 /** How long a receipt naming a message not stored yet waits for it (the default is 60 s). */
 const PENDING_WAIT_MS = 3_000;
+const RATE_LIMIT = 10;
 const isolation = testEnv({
   CONSUMER_RETRY_BACKOFF_MS: '100',
   PENDING_MESSAGE_WAIT_MS: String(PENDING_WAIT_MS),
+  READ_RECEIPT_RATE_LIMIT_PER_SECOND: String(RATE_LIMIT),
 });
 let t: TestApp;
 let alice: SignedUpUser;
@@ -301,5 +303,26 @@ describe('read receipts and unread counts', () => {
     } finally {
       await receipts.close();
     }
+  });
+
+  it('should refuse read receipts past the per-user limit: 429 with Retry-After over REST, an error on /user/queue/errors over STOMP', async () => {
+    const dave = await signup(t.app);
+    const roomId = await directRoom(alice, dave);
+    const message = await sendStored(await connect(alice), roomId, 'read me too often');
+
+    const answers = await Promise.all(Array.from({ length: RATE_LIMIT + 5 }, () => postRead(dave, roomId, { lastReadMessageId: message.id })));
+    const refused = answers.filter((answer) => answer.statusCode === 429);
+    expect(answers.filter((answer) => answer.statusCode === 202)).toHaveLength(RATE_LIMIT);
+    expect(refused).toHaveLength(5);
+    expect(Number(refused[0]!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(refused[0]!.json().message).toBe('rate limit exceeded: too many read receipts per second');
+
+    // REST and STOMP share the user's window: it is still full.
+    const d = await connect(dave);
+    await d.subscribe('/user/queue/errors');
+    await expect(d.sendWithReceipt('/app/chat.read', { roomId, lastReadMessageId: message.id })).rejects.toThrow(/too many read receipts/);
+    expect(d.closes).toEqual([]);
+    // Another user is not limited by dave's receipts.
+    expect((await postRead(alice, roomId, { lastReadMessageId: message.id })).statusCode).toBe(202);
   });
 });
