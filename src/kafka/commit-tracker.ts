@@ -194,12 +194,13 @@ export function createCommitTracker(options: CommitTrackerOptions) {
      * The partitions leave this member: no new work, the batch in hand finishes, what is finished
      * is committed, then the partitions are forgotten (deferred records are aborted). Bounded, so
      * a member stuck on a dead dependency lets the group move on; what it could not commit is
-     * handled again by the next owner.
+     * handled again by the next owner. Without `commit` (the assignment was lost: the partitions
+     * are someone else's already), they are forgotten at once.
      */
-    async revoke(tps: TopicPartition[]): Promise<void> {
+    async revoke(tps: TopicPartition[], revokeOptions: { commit?: boolean } = {}): Promise<void> {
       const states = tps.flatMap((tp) => partitions.get(partitionId(tp)) ?? []);
       for (const state of states) state.revoking = true;
-      if (!closed) {
+      if (!closed && (revokeOptions.commit ?? true)) {
         const deadline = Date.now() + REVOKE_BUDGET_MS;
         await settled(states, REVOKE_BUDGET_MS);
         let budget: NodeJS.Timeout | undefined;

@@ -13,11 +13,12 @@
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Logger } from '../logger.js';
 import { withTimeout } from '../with-timeout.js';
-import { createCommitTracker, type Hold } from './commit-tracker.js';
+import { createCommitTracker } from './commit-tracker.js';
 import { toConsumedRecord, type ConsumedRecord, type RecordHandler, type TopicPartition } from './consumed-record.js';
 import { AbandonedError, createDeadLetterPublisher } from './dead-letter.js';
 import type { Consumer, Kafka, Producer } from './kafka-client.js';
-import { createRecordPolicy, type Deferred } from './record-policy.js';
+import { createDeferredRecords } from './deferred-records.js';
+import { createRecordPolicy } from './record-policy.js';
 
 export type { BatchContext, ConsumedRecord, RecordHandler } from './consumed-record.js';
 export { deadLetterHeaders } from './dead-letter.js';
@@ -72,7 +73,6 @@ type Rebalance = KafkaJS.KafkaJSError & { code: number };
 
 export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRunner {
   const log = options.log.child({ group: options.groupId, topic: options.topic });
-  const maxDeferred = options.maxDeferred ?? 10_000;
   let consumer: Consumer | undefined;
   /** The current client's own connect(), which settles only when librdkafka does (~30 s for a dead broker). */
   let connecting: Promise<void> | undefined;
@@ -105,31 +105,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     sleep,
   });
 
-  let deferredCount = 0;
-  const roomForDeferred: (() => void)[] = [];
-
-  /** A deferred record: wait for what it names, then handle it alone; dead-letter it if that never comes. */
-  async function finishDeferred({ record, until }: Deferred, hold: Hold): Promise<void> {
-    const abandoned = () => stopping || !hold.current;
-    try {
-      try {
-        await until(hold.signal);
-      } catch (error) {
-        if (abandoned()) return;
-        await policy.deadLetter(record, error as Error, abandoned);
-        hold.release();
-        return;
-      }
-      if (abandoned()) return;
-      await policy.run([record], abandoned, { final: true });
-      hold.release();
-    } catch (error) {
-      if (!(error instanceof AbandonedError)) log.error({ err: error, partition: record.partition, offset: record.offset }, 'deferred record failed');
-    } finally {
-      deferredCount -= 1;
-      roomForDeferred.shift()?.();
-    }
-  }
+  const deferredRecords = createDeferredRecords({ policy, log, max: options.maxDeferred ?? 10_000, stopping: () => stopping });
 
   async function eachBatch({ batch, resolveOffset }: { batch: KafkaJS.Batch; resolveOffset: (offset: string) => void }): Promise<void> {
     if (batch.messages.length === 0 || stopping) return;
@@ -140,13 +116,8 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     if (!work) return;
     try {
       const deferred = await policy.run(records, () => stopping || work.leaving);
-      for (const item of deferred) {
-        const hold = tracker.hold(item.record, item.record.offset);
-        if (!hold) continue;
-        deferredCount += 1;
-        void finishDeferred(item, hold);
-      }
-      while (deferredCount > maxDeferred && !stopping) await new Promise<void>((resolve) => roomForDeferred.push(resolve));
+      deferredRecords.start(deferred, (record) => tracker.hold(record, record.offset));
+      await deferredRecords.room();
       work.done();
       resolveOffset(last);
     } catch (error) {
@@ -157,12 +128,14 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     options.onBatchDone?.(records);
   }
 
-  async function onRebalance(error: Rebalance, assignment: TopicPartition[]): Promise<void> {
+  async function onRebalance(error: Rebalance, assignment: TopicPartition[], client?: { assignmentLost?: () => boolean }): Promise<void> {
     const revoked = error.code === KafkaJS.ErrorCodes.ERR__REVOKE_PARTITIONS;
-    log.info({ event: revoked ? 'revoked' : 'assigned', partitions: assignment.map((tp) => tp.partition) }, 'rebalance');
+    // Lost (the session expired): the partitions are someone else's already, nothing may be committed.
+    const lost = revoked && (client?.assignmentLost?.() ?? false);
+    log.info({ event: lost ? 'lost' : revoked ? 'revoked' : 'assigned', partitions: assignment.map((tp) => tp.partition) }, 'rebalance');
     // The client completes the revocation only once this settles: the finished offsets are
     // committed while this member still owns the partitions, and never after.
-    if (revoked) await tracker.revoke(assignment);
+    if (revoked) await tracker.revoke(assignment, { commit: !lost });
     else tracker.assign(assignment);
   }
 
@@ -239,7 +212,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       log.info('consumer stopped before it connected');
       return;
     }
-    for (const wake of roomForDeferred.splice(0)) wake();
+    deferredRecords.wakeAll();
     // The batch in hand finishes (a handler stuck on a dead dependency gives up without a
     // commit, and its records go to the next owner), then what is finished is committed.
     await withTimeout(tracker.close(FINAL_COMMIT_BUDGET_MS), FINAL_COMMIT_BUDGET_MS * 2, `consumer ${options.groupId} final commit`).catch(

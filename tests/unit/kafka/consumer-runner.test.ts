@@ -16,7 +16,11 @@ import type { Kafka, Producer } from '../../../src/kafka/kafka-client.js';
  */
 
 type EachBatch = (payload: { batch: unknown; resolveOffset: (offset: string) => void }) => Promise<void>;
-type RebalanceCallback = (error: { code: number }, assignment: { topic: string; partition: number }[]) => Promise<void>;
+type RebalanceCallback = (
+  error: { code: number },
+  assignment: { topic: string; partition: number }[],
+  client?: { assignmentLost: () => boolean },
+) => Promise<void>;
 
 const REVOKE = -174;
 const ASSIGN = -175;
@@ -78,7 +82,8 @@ function fakeClient() {
     failNextConnects(count: number) {
       failConnects = count;
     },
-    revoke: (partitions: number[]) => rebalance!({ code: REVOKE }, partitions.map((partition) => ({ topic: 'chat.messages', partition }))),
+    revoke: (partitions: number[], lost = false) =>
+      rebalance!({ code: REVOKE }, partitions.map((partition) => ({ topic: 'chat.messages', partition })), { assignmentLost: () => lost }),
     assign: (partitions: number[]) => rebalance!({ code: ASSIGN }, partitions.map((partition) => ({ topic: 'chat.messages', partition }))),
     /** Feeds one batch of a partition, as the client would after a fetch. */
     deliver(partition: number, values: (string | null)[], firstOffset = 0) {
@@ -304,6 +309,16 @@ describe('consumer runner', () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(client.resolved).toEqual(['1@11', '2@20']);
     expect(client.commits).toHaveLength(2);
+  });
+
+  it('should commit nothing for partitions whose assignment was lost, since they are someone else\'s already', async () => {
+    const { client, runner } = await startRunner({ handleBatch: async () => {} });
+    await client.deliver(1, ['a'], 3);
+
+    await client.revoke([1], true);
+    await runner.stop();
+
+    expect(client.commits).toEqual([]);
   });
 
   it('should let the batch in hand finish and commit it before the revocation completes', async () => {
