@@ -18,12 +18,20 @@ import type { Logger } from '../logger.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { withTimeout } from '../with-timeout.js';
 import type { ChatMessage } from './chat-message.js';
-import { findKeyUses } from './message-store.js';
+import { findKeyUse } from './message-store.js';
 
-/** Claims both keys or neither; says which one is taken by something else. */
+/**
+ * Claims both keys or neither; says which one is taken by something else. A sender's claim that
+ * matches is a resend, harmless whoever else claimed the key in the room meanwhile.
+ */
 const CLAIM = `
 local own = redis.call('GET', KEYS[1])
-if own and own ~= ARGV[1] then return 'own' end
+if own then
+  if own ~= ARGV[1] then return 'own' end
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3], 'NX')
+  return 'ok'
+end
 local room = redis.call('GET', KEYS[2])
 if room and room ~= ARGV[2] then return 'room' end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
@@ -53,12 +61,10 @@ export function createMessageKeyClaims(deps: {
 
   async function inDatabase(message: ChatMessage): Promise<Verdict> {
     try {
-      const uses = await withTimeout(findKeyUses(deps.sql, message), databaseTimeoutMs, 'message key lookup');
-      for (const use of uses) {
-        if (use.senderId !== message.senderId) return 'room';
-        if (use.roomId !== message.roomId || use.type !== message.type || use.content !== message.content) return 'own';
-      }
-      return 'ok';
+      const use = await withTimeout(findKeyUse(deps.sql, message), databaseTimeoutMs, 'message key lookup');
+      if (!use) return 'ok';
+      if (use.senderId !== message.senderId) return 'room';
+      return use.roomId === message.roomId && use.type === message.type && use.content === message.content ? 'ok' : 'own';
     } catch (error) {
       deps.log.warn({ err: error, messageKey: message.messageKey }, 'message key not checked in the database; redis decides');
       return 'unavailable';

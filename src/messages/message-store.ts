@@ -72,16 +72,21 @@ export async function storeMessages(sql: Sql, batch: StoredMessageInput[]): Prom
   return stored;
 }
 
-/** A sender's key already stored, and any other sender's use of it in the same room. */
-export async function findKeyUses(
+/**
+ * What a key already stands for: the sender's own message under it if there is one, else another
+ * sender's message under it in the same room, else nothing.
+ */
+export async function findKeyUse(
   sql: Sql,
   message: Pick<ChatMessage, 'messageKey' | 'senderId' | 'roomId'>,
-): Promise<{ senderId: number; roomId: number; type: string; content: string }[]> {
-  return sql<{ senderId: number; roomId: number; type: string; content: string }[]>`
+): Promise<{ senderId: number; roomId: number; type: string; content: string } | undefined> {
+  const [use] = await sql<{ senderId: number; roomId: number; type: string; content: string }[]>`
     select sender_id as "senderId", room_id as "roomId", type, content
     from messages
     where message_key = ${message.messageKey}::uuid and (sender_id = ${message.senderId} or room_id = ${message.roomId})
-    limit 2`;
+    order by sender_id = ${message.senderId} desc, id
+    limit 1`;
+  return use;
 }
 
 export interface RoomMessageRef {

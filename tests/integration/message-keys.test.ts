@@ -189,6 +189,19 @@ describe('message keys', () => {
     await expectLiveEqualsStored(watching, key, [room, otherRoom]);
   });
 
+  it("should keep a sender's resend harmless even where another sender's message in the room carries the same key", async () => {
+    const room = await group(alice, [bob, carol]);
+    const a = await sender(alice);
+    const key = randomUUID();
+    expect((await send(a, { roomId: room, content: 'original', messageKey: key })).receipted).toBe(true);
+    await waitFor(async () => (await rowsWithKey(key)).length === 1, { what: 'stored' });
+    // What two senders racing while Redis was away leave behind (docs/pipeline.md).
+    await sql()`insert into messages (message_key, room_id, sender_id, content) values (${key}, ${room}, ${bob.userId}, 'raced')`;
+
+    expect(await send(a, { roomId: room, content: 'original', messageKey: key })).toEqual({ receipted: true, messageKey: key });
+    expect(await send(a, { roomId: room, content: 'changed', messageKey: key })).toMatchObject({ receipted: false, code: 'CONFLICT' });
+  });
+
   it('should give exactly one of many SENDs racing with one key and different contents a RECEIPT, and store that one', async () => {
     const room = await group(alice, [carol]);
     const watching = await watcher([room]);
