@@ -94,16 +94,15 @@ export function createCommitTracker(options: CommitTrackerOptions) {
       if (offset !== undefined && state.committed !== undefined && offset > state.committed) due.push({ state, offset });
     }
     if (due.length === 0) return Promise.resolve();
-    committing = commitWithRetries(due.map(({ state, offset }) => ({ ...state.tp, offset: offset.toString() })))
-      .then((ok) => {
-        committing = undefined;
-        // A commit given up is tried again with the next finished record, not in a loop of its own.
-        if (!ok) return;
-        for (const { state, offset } of due) {
-          if (offset > state.committed!) state.committed = offset;
-        }
-        if ([...partitions.values()].some((state) => committable(state) !== state.committed)) schedule();
-      });
+    committing = commitWithRetries(due.map(({ state, offset }) => ({ ...state.tp, offset: offset.toString() }))).then((ok) => {
+      committing = undefined;
+      // A commit given up is tried again with the next finished record, not in a loop of its own.
+      if (!ok) return;
+      for (const { state, offset } of due) {
+        if (offset > state.committed!) state.committed = offset;
+      }
+      if ([...partitions.values()].some((state) => committable(state) !== state.committed)) schedule();
+    });
     return committing;
   }
 
@@ -209,7 +208,11 @@ export function createCommitTracker(options: CommitTrackerOptions) {
         });
         const outcome = await Promise.race([flush().then(() => 'done' as const), outOfTime]);
         clearTimeout(budget);
-        if (outcome === 'late') log.warn({ partitions: states.map((state) => state.tp.partition) }, 'revoked partitions not committed in time; the next owner repeats their last records');
+        if (outcome === 'late')
+          log.warn(
+            { partitions: states.map((state) => state.tp.partition) },
+            'revoked partitions not committed in time; the next owner repeats their last records',
+          );
       }
       forget(states);
     },

@@ -19,7 +19,12 @@ export interface DeferredRecords {
   wakeAll(): void;
 }
 
-export function createDeferredRecords(options: { policy: RecordPolicy; log: Logger; max: number; stopping: () => boolean }): DeferredRecords {
+export function createDeferredRecords(options: {
+  policy: RecordPolicy;
+  log: Logger;
+  max: number;
+  stopping: () => boolean;
+}): DeferredRecords {
   const { policy, log } = options;
   let waiting = 0;
   const roomWaiters: (() => void)[] = [];
@@ -39,7 +44,8 @@ export function createDeferredRecords(options: { policy: RecordPolicy; log: Logg
       await policy.run([record], abandoned, { final: true });
       hold.release();
     } catch (error) {
-      if (!(error instanceof AbandonedError)) log.error({ err: error, partition: record.partition, offset: record.offset }, 'deferred record failed');
+      if (!(error instanceof AbandonedError))
+        log.error({ err: error, partition: record.partition, offset: record.offset }, 'deferred record failed');
     } finally {
       waiting -= 1;
       roomWaiters.shift()?.();

@@ -81,7 +81,9 @@ export function createMessageArrivals(deps: {
             if (messageId !== undefined) waiter.resolve(messageId);
             else if (now >= waiter.deadline) {
               waiter.reject(
-                new MessageNotStoredError(`message ${entry.ref.messageKey} not stored in room ${entry.ref.roomId} after ${deps.timeoutMs} ms`),
+                new MessageNotStoredError(
+                  `message ${entry.ref.messageKey} not stored in room ${entry.ref.roomId} after ${deps.timeoutMs} ms`,
+                ),
               );
             } else continue;
             remove(id, waiter);

@@ -89,7 +89,10 @@ export function createMessageKeyClaims(deps: {
 
   function refuse(verdict: Verdict, message: ChatMessage): never {
     if (verdict === 'own') {
-      throw new AppError('CONFLICT', `messageKey ${message.messageKey} already names another message of yours; use a new key for a new message`);
+      throw new AppError(
+        'CONFLICT',
+        `messageKey ${message.messageKey} already names another message of yours; use a new key for a new message`,
+      );
     }
     if (verdict === 'room') {
       throw new AppError('CONFLICT', `messageKey ${message.messageKey} is already used in room ${message.roomId}; use a new key`);

@@ -121,8 +121,10 @@ export async function findKeyConflicts(sql: Sql, skipped: ChatMessage[]): Promis
   const rows = await sql<{ senderId: number; messageKey: string; roomId: number; type: string; content: string }[]>`
     select m.sender_id as "senderId", m.message_key as "messageKey", m.room_id as "roomId", m.type, m.content
     from messages m
-    join unnest(${sql.array(skipped.map((message) => message.senderId))}::bigint[], ${sql.array(skipped.map((message) => message.messageKey))}::uuid[])
-      as k(sender_id, message_key) on m.sender_id = k.sender_id and m.message_key = k.message_key`;
+    join unnest(
+      ${sql.array(skipped.map((message) => message.senderId))}::bigint[],
+      ${sql.array(skipped.map((message) => message.messageKey))}::uuid[]
+    ) as k(sender_id, message_key) on m.sender_id = k.sender_id and m.message_key = k.message_key`;
   const stored = new Map(rows.map((row) => [`${row.senderId}:${row.messageKey}`, row]));
   return skipped.filter((message) => {
     const row = stored.get(`${message.senderId}:${message.messageKey.toLowerCase()}`);

@@ -18,7 +18,10 @@ export interface ReadReceiptsHooks {
  * Read receipts on one instance: the service REST and STOMP share, and the `chat-read-receipts`
  * consumer group on chat.read-receipts, started and stopped with the message pipeline.
  */
-export function createReadReceipts(deps: AppDeps, options: { unread: UnreadCache; limiter: ReceiptRateLimiter; hooks?: ReadReceiptsHooks }) {
+export function createReadReceipts(
+  deps: AppDeps,
+  options: { unread: UnreadCache; limiter: ReceiptRateLimiter; hooks?: ReadReceiptsHooks },
+) {
   const { config, log } = deps;
   const repository = createReceiptsRepository(deps.database.sql);
   const arrivals = createMessageArrivals({
@@ -26,7 +29,13 @@ export function createReadReceipts(deps: AppDeps, options: { unread: UnreadCache
     timeoutMs: config.PENDING_MESSAGE_WAIT_MS,
     log,
   });
-  const service = createReceiptsService({ repository, producer: deps.producer, topic: deps.topics.readReceipts, log, limiter: options.limiter });
+  const service = createReceiptsService({
+    repository,
+    producer: deps.producer,
+    topic: deps.topics.readReceipts,
+    log,
+    limiter: options.limiter,
+  });
   const runner = createConsumerRunner({
     kafka: deps.kafka,
     producer: deps.producer,

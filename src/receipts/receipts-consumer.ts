@@ -50,14 +50,16 @@ export function createReceiptsHandler(deps: {
 }): RecordHandler {
   async function applyOne(record: ReadReceiptRecord, raw: ConsumedRecord, context: BatchContext): Promise<void> {
     const byKey = record.lastReadMessageId === undefined;
-    const message = await deps.repository.findMessage(record.roomId, byKey ? { key: record.lastReadMessageKey! } : { id: record.lastReadMessageId! });
+    const named = byKey ? { key: record.lastReadMessageKey! } : { id: record.lastReadMessageId! };
+    const message = await deps.repository.findMessage(record.roomId, named);
     if (!message) {
       if (byKey && context.defer) {
         const ref = { roomId: record.roomId, messageKey: record.lastReadMessageKey! };
         context.defer(raw, (signal) => deps.arrivals.waitFor(ref, signal).then(() => undefined));
         return;
       }
-      throw new ReceiptTargetMissingError(`message ${record.lastReadMessageId ?? record.lastReadMessageKey} is not stored in room ${record.roomId}`);
+      const what = record.lastReadMessageId ?? record.lastReadMessageKey;
+      throw new ReceiptTargetMissingError(`message ${what} is not stored in room ${record.roomId}`);
     }
     if (message.roomId !== record.roomId) {
       throw new ReceiptRejectedError(`message ${message.id} belongs to room ${message.roomId}, not ${record.roomId}`);

@@ -148,7 +148,9 @@ describe('consumer group handover', () => {
       if (seen.has(id)) duplicates.push(entry);
       seen.add(id);
     }
-    const byPhase = Object.fromEntries(['b joins', 'b leaves'].map((name) => [name, duplicates.filter((entry) => entry.phase === name).length]));
+    const byPhase = Object.fromEntries(
+      ['b joins', 'b leaves'].map((name) => [name, duplicates.filter((entry) => entry.phase === name).length]),
+    );
     console.info(`[consumer-rebalance] produced ${produced}, handled ${handled.length}, duplicates ${JSON.stringify(byPhase)}`);
     expect(distinct()).toBe(produced);
     expect(duplicates).toEqual([]);

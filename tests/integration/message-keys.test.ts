@@ -79,7 +79,9 @@ function send(client: TestStompClient, body: Record<string, unknown>): Promise<O
   return waitFor(
     () => {
       if (outcome) return outcome;
-      const refusal = client.bodies<{ code: string; message: string; receiptId: string }>('/user/queue/errors').find((error) => error.receiptId === receipt);
+      const refusal = client
+        .bodies<{ code: string; message: string; receiptId: string }>('/user/queue/errors')
+        .find((error) => error.receiptId === receipt);
       return refusal ? ({ receipted: false, code: refusal.code, message: refusal.message } as Outcome) : undefined;
     },
     { timeoutMs: 20_000, what: `RECEIPT or refusal of ${receipt}` },
@@ -93,7 +95,9 @@ interface Row {
 }
 
 const rowsWithKey = (messageKey: string) =>
-  sql()<Row[]>`select sender_id, room_id, content from messages where message_key = ${messageKey} order by id`.then((rows) => rows.map((row) => ({ ...row })));
+  sql()<Row[]>`select sender_id, room_id, content from messages where message_key = ${messageKey} order by id`.then((rows) =>
+    rows.map((row) => ({ ...row })),
+  );
 
 /** Waits until a marker sent after everything else is stored and delivered: the rows and the deliveries before it are final. */
 async function settle(client: TestStompClient, watching: TestStompClient, roomId: number): Promise<void> {
@@ -101,7 +105,9 @@ async function settle(client: TestStompClient, watching: TestStompClient, roomId
   const sent = await send(client, { roomId, content: 'marker', messageKey: marker });
   expect(sent.receipted).toBe(true);
   await waitFor(async () => (await rowsWithKey(marker)).length === 1, { timeoutMs: 15_000, what: 'marker stored' });
-  await waitFor(() => watching.bodies<{ messageKey: string }>(topicOf(roomId)).some((body) => body.messageKey === marker), { what: 'marker delivered' });
+  await waitFor(() => watching.bodies<{ messageKey: string }>(topicOf(roomId)).some((body) => body.messageKey === marker), {
+    what: 'marker delivered',
+  });
 }
 
 /** Every MESSAGE the watcher got with this key is one of its rows; every row was delivered. */
@@ -148,7 +154,11 @@ describe('message keys', () => {
     expect((await send(a, { roomId: room, content: 'first', messageKey: stored })).receipted).toBe(true);
     await waitFor(async () => (await rowsWithKey(stored)).length === 1, { what: "alice's message stored" });
     const refused = await send(b, { roomId: room, content: 'copied key', messageKey: stored });
-    expect(refused).toEqual({ receipted: false, code: 'CONFLICT', message: `messageKey ${stored} is already used in room ${room}; use a new key` });
+    expect(refused).toEqual({
+      receipted: false,
+      code: 'CONFLICT',
+      message: `messageKey ${stored} is already used in room ${room}; use a new key`,
+    });
 
     // On its way: both SENDs at once, so neither is stored when the other is checked.
     const racing = randomUUID();
@@ -161,7 +171,9 @@ describe('message keys', () => {
     await settle(a, watching, room);
 
     expect(await rowsWithKey(stored)).toEqual([{ sender_id: alice.userId, room_id: room, content: 'first' }]);
-    const winner = outcomes[0]!.receipted ? { sender_id: alice.userId, content: 'from alice' } : { sender_id: bob.userId, content: 'from bob' };
+    const winner = outcomes[0]!.receipted
+      ? { sender_id: alice.userId, content: 'from alice' }
+      : { sender_id: bob.userId, content: 'from bob' };
     expect(await rowsWithKey(racing)).toEqual([{ ...winner, room_id: room }]);
     await expectLiveEqualsStored(watching, stored, [room]);
     await expectLiveEqualsStored(watching, racing, [room]);
@@ -176,7 +188,11 @@ describe('message keys', () => {
 
     expect(await send(a, { roomId: room, content: 'the message', messageKey: key })).toEqual({ receipted: true, messageKey: key });
     expect(await send(a, { roomId: room, content: 'the message', messageKey: key })).toEqual({ receipted: true, messageKey: key });
-    const conflict = { receipted: false, code: 'CONFLICT', message: `messageKey ${key} already names another message of yours; use a new key for a new message` };
+    const conflict = {
+      receipted: false,
+      code: 'CONFLICT',
+      message: `messageKey ${key} already names another message of yours; use a new key for a new message`,
+    };
     expect(await send(a, { roomId: room, content: 'something else', messageKey: key })).toEqual(conflict);
     expect(await send(a, { roomId: room, content: 'the message', type: 'IMAGE', messageKey: key })).toEqual(conflict);
     expect(await send(a, { roomId: otherRoom, content: 'the message', messageKey: key })).toEqual(conflict);
@@ -208,7 +224,9 @@ describe('message keys', () => {
     const a = await sender(alice);
     const key = randomUUID();
 
-    const outcomes = await Promise.all(Array.from({ length: 8 }, (_, index) => send(a, { roomId: room, content: `version ${index}`, messageKey: key })));
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, index) => send(a, { roomId: room, content: `version ${index}`, messageKey: key })),
+    );
     await settle(a, watching, room);
 
     const receipted = outcomes.flatMap((outcome, index) => (outcome.receipted ? [index] : []));

@@ -5,7 +5,15 @@ import type { ConsumedRecord } from '../../../src/kafka/consumed-record.js';
 import { createDeferredRecords } from '../../../src/kafka/deferred-records.js';
 import type { Deferred, RecordPolicy } from '../../../src/kafka/record-policy.js';
 
-const record = (offset: number): ConsumedRecord => ({ topic: 't', partition: 0, offset: String(offset), key: null, value: null, timestamp: 0, headers: {} });
+const record = (offset: number): ConsumedRecord => ({
+  topic: 't',
+  partition: 0,
+  offset: String(offset),
+  key: null,
+  value: null,
+  timestamp: 0,
+  headers: {},
+});
 
 function hold(current = true) {
   const controller = new AbortController();
@@ -89,7 +97,10 @@ describe('deferred records', () => {
     const { deferred, stop } = deferredRecords(1);
     const arrivals: (() => void)[] = [];
     const waitFor: Deferred['until'] = () => new Promise<void>((resolve) => arrivals.push(resolve));
-    deferred.start([0, 1].map((offset) => ({ record: record(offset), until: waitFor })), () => hold().held);
+    deferred.start(
+      [0, 1].map((offset) => ({ record: record(offset), until: waitFor })),
+      () => hold().held,
+    );
 
     let roomy = false;
     const room = deferred.room().then(() => (roomy = true));
@@ -99,7 +110,10 @@ describe('deferred records', () => {
     await room;
     expect(roomy).toBe(true);
 
-    deferred.start([2, 3].map((offset) => ({ record: record(offset), until: waitFor })), () => hold().held);
+    deferred.start(
+      [2, 3].map((offset) => ({ record: record(offset), until: waitFor })),
+      () => hold().held,
+    );
     const stopped = deferred.room();
     stop();
     deferred.wakeAll();

@@ -33,7 +33,11 @@ function policy(handler: RecordHandler, retryAttempts = 2) {
 describe('record policy', () => {
   it('should retry a lone failing record the configured times, backoff apart, then dead-letter it', async () => {
     let attempts = 0;
-    const { policy: p, deadLetters, sleeps } = policy({
+    const {
+      policy: p,
+      deadLetters,
+      sleeps,
+    } = policy({
       handleBatch: async () => {
         attempts += 1;
         throw new Error('bad');
@@ -64,7 +68,11 @@ describe('record policy', () => {
 
   it('should wait out a transient failure without counting it as a retry, at least 250 ms apart', async () => {
     let failures = 3;
-    const { policy: p, deadLetters, sleeps } = policy(
+    const {
+      policy: p,
+      deadLetters,
+      sleeps,
+    } = policy(
       {
         handleBatch: async () => {
           if (failures-- > 0) throw new TransientError('down');

@@ -37,7 +37,9 @@ function arrivals(stored: Map<string, number>, options: { failing?: () => boolea
     find: async (refs) => {
       lookups.push(refs);
       if (options.failing?.()) throw new Error('connection refused');
-      return new Map(refs.flatMap((candidate) => (stored.has(roomKey(candidate)) ? [[roomKey(candidate), stored.get(roomKey(candidate))!]] : [])));
+      return new Map(
+        refs.flatMap((candidate) => (stored.has(roomKey(candidate)) ? [[roomKey(candidate), stored.get(roomKey(candidate))!]] : [])),
+      );
     },
     timeoutMs: options.timeoutMs ?? 60_000,
     pollIntervalMs: 250,
