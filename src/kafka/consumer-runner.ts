@@ -140,7 +140,10 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
   }
 
   function createClient(): Consumer {
-    return options.kafka.consumer({
+    // A client given up after a failed start may still call back while it disconnects: only the
+    // current client's rebalances count.
+    let client: Consumer | undefined = undefined;
+    client = options.kafka.consumer({
       // Latency comes from fetch.min.bytes=1: the broker answers a waiting fetch the moment one
       // record arrives. fetch.wait.max.ms only bounds an idle long-poll (docs/pipeline.md).
       'fetch.wait.max.ms': 100,
@@ -153,8 +156,10 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       'session.timeout.ms': 10_000,
       'heartbeat.interval.ms': 2_000,
       kafkaJS: { groupId: options.groupId, autoCommit: false, fromBeginning: true },
-      rebalance_cb: onRebalance,
+      rebalance_cb: (error: Rebalance, assignment: TopicPartition[], fns?: { assignmentLost?: () => boolean }) =>
+        client !== undefined && client === consumer ? onRebalance(error, assignment, fns) : Promise.resolve(),
     });
+    return client;
   }
 
   /** Disconnects a client whose start failed, once its own connect settles (it may still be trying). */
@@ -176,6 +181,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       await withTimeout(clientConnecting, CONNECT_TIMEOUT_MS, `consumer ${options.groupId} connect`);
       if (stopping) return;
       await client.subscribe({ topics: [options.topic] });
+      if (stopping) return;
       await client.run({ partitionsConsumedConcurrently: options.concurrency ?? 1, eachBatchAutoResolve: false, eachBatch });
     } catch (error) {
       consumer = undefined;
