@@ -26,6 +26,7 @@ import { createUsersRepository } from './users/users-repository.js';
 import { usersRoutes } from './users/users-routes.js';
 import { createMessagePipeline, type MessagePipeline } from './messages/message-pipeline.js';
 import { createMessagePublisher } from './messages/message-publisher.js';
+import { createMessageKeyClaims } from './messages/message-key-claims.js';
 import { createMembershipCache } from './realtime/membership-cache.js';
 import { createSlidingWindowLimiter } from './realtime/rate-limiter.js';
 import { createRealtime, type Realtime } from './realtime/realtime.js';
@@ -124,12 +125,20 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
     topic: deps.topics.messages,
     limiter: createSlidingWindowLimiter({ limit: config.RATE_LIMIT_MESSAGES_PER_SECOND, windowMs: 1000 }),
     membership,
+    claims: createMessageKeyClaims({
+      sql: deps.database.sql,
+      redis: deps.redis,
+      keyPrefix: config.REDIS_KEY_PREFIX,
+      ttlSeconds: config.MESSAGE_KEY_CLAIM_TTL_SECONDS,
+      log,
+    }),
     log,
     onProduced: metrics.onProduced,
   });
   const unread = createUnreadCache({ redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.UNREAD_CACHE_TTL_SECONDS, log });
   const receipts = createReadReceipts(deps, {
     unread,
+    limiter: createSlidingWindowLimiter({ limit: config.READ_RECEIPT_RATE_LIMIT_PER_SECOND, windowMs: 1000 }),
     hooks: { onDeadLetter: (record) => metrics.pipeline.onDeadLetter(`${config.KAFKA_GROUP_PREFIX}chat-read-receipts`, record) },
   });
   const presenceRepository = createPresenceRepository(deps.database.sql);

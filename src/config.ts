@@ -22,6 +22,8 @@ export const configSchema = z.object({
   JWT_EXPIRES_IN: z.string().regex(durationPattern, 'expected a duration such as 24h, 30m or 3600s').default('24h'),
   RATE_LIMIT_MESSAGES_PER_SECOND: z.coerce.number().int().positive().default(10),
   AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(30),
+  /** Read receipts (REST and STOMP together) per user per second, sliding window. */
+  READ_RECEIPT_RATE_LIMIT_PER_SECOND: z.coerce.number().int().positive().default(10),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore only').default(''),
   KAFKA_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
   REDIS_KEY_PREFIX: z.string().default(''),
@@ -55,6 +57,10 @@ export const configSchema = z.object({
   STOMP_READ_RESUME_BYTES: positiveInt(64 * 1024),
   STOMP_MAX_INBOUND_BYTES: positiveInt(1024 * 1024),
   STOMP_MAX_OUTBOUND_BYTES: positiveInt(1024 * 1024),
+  /** How long a SEND's claim on its messageKey lives in Redis: longer than a record takes to be stored. */
+  MESSAGE_KEY_CLAIM_TTL_SECONDS: z.coerce.number().int().min(1).default(300),
+  /** How long a read receipt naming a message not stored yet waits for it before it is dead-lettered. */
+  PENDING_MESSAGE_WAIT_MS: z.coerce.number().int().min(0).default(60_000),
   MIGRATE_ON_START: z
     .enum(['true', 'false'])
     .default('true')

@@ -10,6 +10,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  unique,
   uuid,
   varchar,
 } from 'drizzle-orm/pg-core';
@@ -74,7 +75,9 @@ export const messages = pgTable(
   'messages',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    messageKey: uuid('message_key').notNull().unique('messages_message_key_unique'),
+    // The client's idempotency key: unique per sender, not across the service, so a key copied
+    // from someone else's message can never stand for theirs (docs/pipeline.md).
+    messageKey: uuid('message_key').notNull(),
     roomId: bigint('room_id', { mode: 'number' })
       .notNull()
       .references(() => chatRooms.id, { onDelete: 'cascade' }),
@@ -89,7 +92,12 @@ export const messages = pgTable(
   },
   // Plain DESC (nulls first): the order a bare `ORDER BY id DESC` asks for, so history pages scan it
   // forwards and `?after=` (ORDER BY id ASC) scans it backwards, with no null-order clause needed.
-  (table) => [index('messages_room_id_id_desc_idx').on(table.roomId, table.id.desc().nullsFirst())],
+  (table) => [
+    index('messages_room_id_id_desc_idx').on(table.roomId, table.id.desc().nullsFirst()),
+    unique('messages_sender_id_message_key_unique').on(table.senderId, table.messageKey),
+    // Lookups by key are always scoped to a room (read receipts, edits, deletes).
+    index('messages_room_id_message_key_idx').on(table.roomId, table.messageKey),
+  ],
 );
 
 export const schema = { users, chatRooms, chatRoomMembers, messages };

@@ -48,7 +48,7 @@ export function createMessagePipeline(deps: AppDeps, options: { deliver: (roomId
       ...common,
       ...hookFor(persistenceGroup),
       groupId: persistenceGroup,
-      handler: createPersistenceHandler({ sql: deps.database.sql, afterCommit: options.hooks?.afterStore, decode }),
+      handler: createPersistenceHandler({ sql: deps.database.sql, log, afterCommit: options.hooks?.afterStore, decode }),
       concurrency: 2,
       maxBatchSize: 500,
     }),
@@ -58,9 +58,9 @@ export function createMessagePipeline(deps: AppDeps, options: { deliver: (roomId
       groupId: broadcastGroup,
       handler: {
         ...broadcast,
-        async handleBatch(records) {
+        async handleBatch(records, context) {
           await publishGate.wait();
-          await broadcast.handleBatch(records);
+          await broadcast.handleBatch(records, context);
         },
       },
       concurrency: 2,

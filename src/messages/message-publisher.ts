@@ -6,12 +6,18 @@ import type { Logger } from '../logger.js';
 import type { MembershipCache } from '../realtime/membership-cache.js';
 import type { SlidingWindowLimiter } from '../realtime/rate-limiter.js';
 import { contentSchema, encodeChatMessage, messageTypes, type ChatMessage } from './chat-message.js';
+import type { MessageKeyClaims } from './message-key-claims.js';
 
 export const sendBodySchema = z.object({
   roomId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
   content: contentSchema,
   type: z.enum(messageTypes).default('TEXT'),
-  messageKey: z.uuid().optional(),
+  // One spelling of a key everywhere (PostgreSQL prints uuids in lower case), so the key a
+  // subscriber sees live is the one history shows and the one its claim is held under.
+  messageKey: z
+    .uuid()
+    .transform((key) => key.toLowerCase())
+    .optional(),
 });
 
 export function parseJsonBody<T>(schema: z.ZodType<T>, body: Buffer): T {
@@ -43,6 +49,8 @@ export function createMessagePublisher(deps: {
   topic: string;
   limiter: SlidingWindowLimiter;
   membership: MembershipCache;
+  /** Checks a client-chosen messageKey; without it, any key is taken on trust. */
+  claims?: MessageKeyClaims;
   log?: Logger;
   onProduced?: (latencyMs: number) => void;
 }) {
@@ -67,6 +75,8 @@ export function createMessagePublisher(deps: {
         type: input.type,
         timestamp: new Date().toISOString(),
       };
+      // A key the server made up is new by construction; a client's may name another message.
+      if (input.messageKey !== undefined) await deps.claims?.claim(message);
       const startedAt = performance.now();
       const durable = deps.producer
         .send({ topic: deps.topic, messages: [{ key: String(message.roomId), value: encodeChatMessage(message) }] })

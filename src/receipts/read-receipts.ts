@@ -1,10 +1,12 @@
 import type { AppDeps } from '../app.js';
 import { createConsumerRunner, type ConsumedRecord } from '../kafka/consumer-runner.js';
+import { createMessageArrivals } from '../messages/message-arrivals.js';
 import { parseJsonBody } from '../messages/message-publisher.js';
+import { findByRoomAndKey } from '../messages/message-store.js';
 import type { UnreadCache } from '../unread/unread-cache.js';
 import { createReceiptsHandler } from './receipts-consumer.js';
 import { createReceiptsRepository } from './receipts-repository.js';
-import { createReceiptsService } from './receipts-service.js';
+import { createReceiptsService, type ReceiptRateLimiter } from './receipts-service.js';
 import { stompReadBodySchema, type ReadReceiptRecord } from './receipt-schemas.js';
 
 export interface ReadReceiptsHooks {
@@ -16,10 +18,24 @@ export interface ReadReceiptsHooks {
  * Read receipts on one instance: the service REST and STOMP share, and the `chat-read-receipts`
  * consumer group on chat.read-receipts, started and stopped with the message pipeline.
  */
-export function createReadReceipts(deps: AppDeps, options: { unread: UnreadCache; hooks?: ReadReceiptsHooks }) {
+export function createReadReceipts(
+  deps: AppDeps,
+  options: { unread: UnreadCache; limiter: ReceiptRateLimiter; hooks?: ReadReceiptsHooks },
+) {
   const { config, log } = deps;
   const repository = createReceiptsRepository(deps.database.sql);
-  const service = createReceiptsService({ repository, producer: deps.producer, topic: deps.topics.readReceipts, log });
+  const arrivals = createMessageArrivals({
+    find: (refs) => findByRoomAndKey(deps.database.sql, refs),
+    timeoutMs: config.PENDING_MESSAGE_WAIT_MS,
+    log,
+  });
+  const service = createReceiptsService({
+    repository,
+    producer: deps.producer,
+    topic: deps.topics.readReceipts,
+    log,
+    limiter: options.limiter,
+  });
   const runner = createConsumerRunner({
     kafka: deps.kafka,
     producer: deps.producer,
@@ -32,6 +48,7 @@ export function createReadReceipts(deps: AppDeps, options: { unread: UnreadCache
       redis: deps.redis,
       keyPrefix: config.REDIS_KEY_PREFIX,
       log,
+      arrivals,
       onApplied: options.hooks?.onApplied,
     }),
     log,

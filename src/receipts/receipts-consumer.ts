@@ -1,7 +1,8 @@
 import { isTransientDatabaseError } from '../db/transient.js';
-import type { ConsumedRecord, RecordHandler } from '../kafka/consumer-runner.js';
+import type { BatchContext, ConsumedRecord, RecordHandler } from '../kafka/consumer-runner.js';
 import type { Logger } from '../logger.js';
 import { roomChannel } from '../messages/broadcast-consumer.js';
+import type { MessageArrivals } from '../messages/message-arrivals.js';
 import { decodeJsonRecord, PoisonRecordError } from '../kafka/record-json.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import type { UnreadCache } from '../unread/unread-cache.js';
@@ -9,7 +10,7 @@ import { encodeReadEvent } from './read-event.js';
 import type { ReceiptsRepository } from './receipts-repository.js';
 import { readReceiptRecordSchema, type ReadReceiptRecord } from './receipt-schemas.js';
 
-/** The named message is not stored (yet): retried by the runner, then dead-lettered. */
+/** The named message is not stored: retried by the runner, then dead-lettered. */
 export class ReceiptTargetMissingError extends Error {
   override name = 'ReceiptTargetMissingError';
 }
@@ -33,6 +34,10 @@ export function decodeReadReceipt(value: Buffer | null): ReadReceiptRecord {
  * cached unread count is replaced and a READ event goes out on the room's channel. The cache and
  * the event are best effort after the commit: a failed cache write becomes an invalidation that is
  * retried, and a lost event is only a late badge, so neither sends the receipt round again.
+ *
+ * A receipt naming by key a message not stored yet is deferred until `arrivals` sees it (or gives
+ * up, and the receipt is dead-lettered); the receipts after it, of any room, go on meanwhile. Read
+ * marks only move forward, so applying it later than its successors changes nothing they did.
  */
 export function createReceiptsHandler(deps: {
   repository: ReceiptsRepository;
@@ -40,16 +45,21 @@ export function createReceiptsHandler(deps: {
   redis: RedisClient;
   keyPrefix: string;
   log: Logger;
+  arrivals: MessageArrivals;
   onApplied?: (record: ReadReceiptRecord, outcome: { changed: boolean; unreadCount: number }) => void;
 }): RecordHandler {
-  async function applyOne(record: ReadReceiptRecord): Promise<void> {
-    const message = await deps.repository.findMessage(
-      record.lastReadMessageId !== undefined ? { id: record.lastReadMessageId } : { key: record.lastReadMessageKey! },
-    );
+  async function applyOne(record: ReadReceiptRecord, raw: ConsumedRecord, context: BatchContext): Promise<void> {
+    const byKey = record.lastReadMessageId === undefined;
+    const named = byKey ? { key: record.lastReadMessageKey! } : { id: record.lastReadMessageId! };
+    const message = await deps.repository.findMessage(record.roomId, named);
     if (!message) {
-      throw new ReceiptTargetMissingError(
-        `message ${record.lastReadMessageId ?? record.lastReadMessageKey} is not stored (yet)`,
-      );
+      if (byKey && context.defer) {
+        const ref = { roomId: record.roomId, messageKey: record.lastReadMessageKey! };
+        context.defer(raw, (signal) => deps.arrivals.waitFor(ref, signal).then(() => undefined));
+        return;
+      }
+      const what = record.lastReadMessageId ?? record.lastReadMessageKey;
+      throw new ReceiptTargetMissingError(`message ${what} is not stored in room ${record.roomId}`);
     }
     if (message.roomId !== record.roomId) {
       throw new ReceiptRejectedError(`message ${message.id} belongs to room ${message.roomId}, not ${record.roomId}`);
@@ -76,9 +86,9 @@ export function createReceiptsHandler(deps: {
   }
 
   return {
-    async handleBatch(records: ConsumedRecord[]) {
+    async handleBatch(records: ConsumedRecord[], context: BatchContext) {
       // In order: a room's receipts share a partition, and a later receipt must see an earlier one.
-      for (const record of records) await applyOne(decodeReadReceipt(record.value));
+      for (const record of records) await applyOne(decodeReadReceipt(record.value), record, context);
     },
     isTransient: isTransientDatabaseError,
   };

@@ -3,7 +3,7 @@ import type { Sql } from '../db/client.js';
 export interface ReceiptCheck {
   roomExists: boolean;
   isMember: boolean;
-  /** The named message, if it is stored (in whichever room). */
+  /** The named message, if it is stored: by id in whichever room, by key only in the receipt's room. */
   message: { id: number; roomId: number } | null;
 }
 
@@ -16,25 +16,27 @@ export interface ReceiptOutcome {
 
 export type MessageRef = { id: number } | { key: string };
 
-export function createReceiptsRepository(sql: Sql) {
-  const findMessage = (ref: MessageRef) =>
-    'id' in ref
-      ? sql<{ id: number; roomId: number }[]>`select id, room_id as "roomId" from messages where id = ${ref.id}`
-      : sql<{ id: number; roomId: number }[]>`select id, room_id as "roomId" from messages where message_key = ${ref.key}::uuid`;
+/**
+ * The named message: by id in whichever room (the caller checks the room), by key only within the
+ * receipt's room, since keys are unique per sender, not per service. Should two senders' messages
+ * in one room share a key, the first one counts (docs/pipeline.md).
+ */
+const namedMessage = (sql: Sql, roomId: number, ref: MessageRef) =>
+  'id' in ref
+    ? sql<{ id: number; roomId: number }[]>`select id, room_id as "roomId" from messages where id = ${ref.id}`
+    : sql<{ id: number; roomId: number }[]>`
+        select id, room_id as "roomId" from messages where room_id = ${roomId} and message_key = ${ref.key}::uuid order by id limit 1`;
 
+export function createReceiptsRepository(sql: Sql) {
   return {
     /** Room, membership and the named message in one round trip, for the synchronous checks. */
     async check(roomId: number, userId: number, ref: MessageRef): Promise<ReceiptCheck> {
-      const message =
-        'id' in ref
-          ? sql`select id, room_id from messages where id = ${ref.id}`
-          : sql`select id, room_id from messages where message_key = ${ref.key}::uuid`;
       const [row] = await sql<{ roomExists: boolean; isMember: boolean; messageId: number | null; messageRoomId: number | null }[]>`
         select exists (select 1 from chat_rooms where id = ${roomId}) as "roomExists",
                exists (select 1 from chat_room_members where room_id = ${roomId} and user_id = ${userId}) as "isMember",
-               m.id as "messageId", m.room_id as "messageRoomId"
+               m.id as "messageId", m."roomId" as "messageRoomId"
         from (select 1) as one
-        left join (${message}) as m on true`;
+        left join (${namedMessage(sql, roomId, ref)}) as m on true`;
       return {
         roomExists: row?.roomExists ?? false,
         isMember: row?.isMember ?? false,
@@ -42,8 +44,9 @@ export function createReceiptsRepository(sql: Sql) {
       };
     },
 
-    async findMessage(ref: MessageRef): Promise<{ id: number; roomId: number } | null> {
-      const [row] = await findMessage(ref);
+    /** By id in whichever room (the caller checks the room), by key within `roomId`. */
+    async findMessage(roomId: number, ref: MessageRef): Promise<{ id: number; roomId: number } | null> {
+      const [row] = await namedMessage(sql, roomId, ref);
       return row ?? null;
     },
 

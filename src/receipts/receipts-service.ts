@@ -11,19 +11,41 @@ export interface ReceiptAccepted {
 }
 
 /**
+ * The per-user limit, in the shape of the SEND limiter (src/realtime/rate-limiter.ts); a limiter
+ * shared by instances through Redis may answer asynchronously, so both answers are awaited.
+ */
+export interface ReceiptRateLimiter {
+  tryAcquire(userId: number): boolean | Promise<boolean>;
+  retryAfterMs(userId: number): number | Promise<number>;
+}
+
+/**
  * The front half of a read receipt, shared by REST and STOMP: checks what can be checked now,
  * then one record on chat.read-receipts keyed by room, so a room's receipts keep their order.
+ * Each receipt costs a query and a Kafka record, so a user's receipts are rate-limited first.
  */
-export function createReceiptsService(deps: { repository: ReceiptsRepository; producer: Producer; topic: string; log: Logger }) {
+export function createReceiptsService(deps: {
+  repository: ReceiptsRepository;
+  producer: Producer;
+  topic: string;
+  log: Logger;
+  limiter: ReceiptRateLimiter;
+}) {
   return {
     /**
      * 404 for an unknown room, 403 for a non-member, 404 for a message id that is not in this
      * room (unknown, or in another room: both answer the same, so the answer says nothing about
-     * rooms the caller cannot see). A key whose message is not stored yet is accepted, because the
-     * client may have seen it live before the persistence consumer wrote it; the consumer retries
-     * it and dead-letters it if it never appears.
+     * rooms the caller cannot see). A key is looked up in this room only; one whose message is
+     * not stored there yet is accepted, because the client may have seen it live before the
+     * persistence consumer wrote it: the consumer waits for it, and dead-letters the receipt if
+     * it never appears.
      */
     async submit(userId: number, roomId: number, target: ReadTarget): Promise<ReceiptAccepted> {
+      if (!(await deps.limiter.tryAcquire(userId))) {
+        throw new AppError('RATE_LIMITED', 'rate limit exceeded: too many read receipts per second', {
+          retryAfterSeconds: Math.max(1, Math.ceil((await deps.limiter.retryAfterMs(userId)) / 1000)),
+        });
+      }
       const ref: MessageRef = target.lastReadMessageId !== undefined ? { id: target.lastReadMessageId } : { key: target.lastReadMessageKey! };
       const check = await deps.repository.check(roomId, userId, ref);
       if (!check.roomExists) throw notFound(`Room ${roomId} not found`);

@@ -3,11 +3,19 @@ import type { IMessage } from '@stomp/stompjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unreadKey } from '../../src/unread/unread-cache.js';
 import { bearer, expectError, signup, type SignedUpUser } from '../helpers/http.js';
+import { readTopic } from '../helpers/kafka.js';
 import { connectStomp, type TestStompClient } from '../helpers/stomp.js';
 import { cleanupTestEnv, startTestApp, testEnv, type TestApp } from '../helpers/test-app.js';
 import { waitFor } from '../helpers/wait.js';
 
-const isolation = testEnv({ CONSUMER_RETRY_BACKOFF_MS: '100' });
+/** How long a receipt naming a message not stored yet waits for it (the default is 60 s). */
+const PENDING_WAIT_MS = 3_000;
+const RATE_LIMIT = 10;
+const isolation = testEnv({
+  CONSUMER_RETRY_BACKOFF_MS: '100',
+  PENDING_MESSAGE_WAIT_MS: String(PENDING_WAIT_MS),
+  READ_RECEIPT_RATE_LIMIT_PER_SECOND: String(RATE_LIMIT),
+});
 let t: TestApp;
 let alice: SignedUpUser;
 let bob: SignedUpUser;
@@ -66,6 +74,12 @@ async function listedUnread(user: SignedUpUser, roomId: number): Promise<number>
   const room = (response.json().rooms as { roomId: number; unreadCount: number }[]).find((candidate) => candidate.roomId === roomId);
   return room!.unreadCount;
 }
+
+const receiptsGroup = () => `${isolation.env.KAFKA_GROUP_PREFIX}chat-read-receipts`;
+const dltCount = async () => {
+  const { kafkaAdmin, topics } = t.app.deps;
+  return (await kafkaAdmin.fetchTopicOffsets(topics.readReceiptsDlt)).reduce((sum, partition) => sum + Number(partition.high), 0);
+};
 
 const cached = (roomId: number, user: SignedUpUser) => t.app.deps.redis.get(unreadKey(isolation.env.REDIS_KEY_PREFIX!, roomId, user.userId));
 
@@ -195,14 +209,19 @@ describe('read receipts and unread counts', () => {
     await expect(c.sendWithReceipt('/app/chat.read', { roomId, lastReadMessageId: message.id })).rejects.toThrow(/not a member/i);
   });
 
-  it('should refuse a receipt naming a message of another room, by id or by key, with 404', async () => {
+  it('should refuse a receipt naming a message of another room by id with 404, and look a key up in the receipt\'s room only', async () => {
     const roomId = await directRoom(alice, bob);
     const otherRoom = await directRoom(bob, carol);
     const foreign = await sendStored(await connect(carol), otherRoom, 'in the other room');
     expectError(await postRead(bob, roomId, { lastReadMessageId: foreign.id }), 404);
-    expectError(await postRead(bob, roomId, { lastReadMessageKey: foreign.key }), 404);
     expectError(await postRead(bob, roomId, { lastReadMessageId: 987_654_321 }), 404);
     expectError(await postRead(bob, 987_654_321, { lastReadMessageId: foreign.id }), 404);
+
+    // Keys are unique per sender, not per service: this key may yet name a message of this room,
+    // so the receipt is accepted, waits, and is dead-lettered; it never names the foreign message.
+    const before = await dltCount();
+    expect((await postRead(bob, roomId, { lastReadMessageKey: foreign.key })).statusCode).toBe(202);
+    await waitFor(async () => (await dltCount()) === before + 1, { timeoutMs: PENDING_WAIT_MS + 15_000, what: 'receipt in chat.read-receipts.dlt' });
     expect((await member(roomId, bob)).lastRead).not.toBe(foreign.id);
   });
 
@@ -214,19 +233,96 @@ describe('read receipts and unread counts', () => {
     }
   });
 
-  it('should dead-letter a receipt whose key never gets stored, after the retries, and keep applying later ones', async () => {
+  it('should dead-letter a receipt whose key never gets stored only once the wait is over, and keep applying later ones', async () => {
     const roomId = await directRoom(alice, bob);
-    const { kafkaAdmin, topics } = t.app.deps;
-    const dltCount = async () => (await kafkaAdmin.fetchTopicOffsets(topics.readReceiptsDlt)).reduce((sum, partition) => sum + Number(partition.high), 0);
     const before = await dltCount();
+    const dlt = await readTopic(t.app.deps.topics.readReceiptsDlt);
+    const missing = randomUUID();
 
-    expect((await postRead(bob, roomId, { lastReadMessageKey: randomUUID() })).statusCode).toBe(202);
-    await waitFor(async () => (await dltCount()) === before + 1, { timeoutMs: 15_000, what: 'receipt in chat.read-receipts.dlt' });
+    const postedAt = Date.now();
+    expect((await postRead(bob, roomId, { lastReadMessageKey: missing })).statusCode).toBe(202);
+    const letter = await waitFor(() => dlt.records.find((record) => record.value?.includes(missing)), {
+      timeoutMs: PENDING_WAIT_MS + 15_000,
+      what: 'the receipt in chat.read-receipts.dlt',
+    });
+    await dlt.close();
+    expect(Date.now() - postedAt).toBeGreaterThanOrEqual(PENDING_WAIT_MS);
+    expect(await dltCount()).toBe(before + 1);
+    expect(letter.headers).toMatchObject({
+      'kafka_dlt-exception-fqcn': 'MessageNotStoredError',
+      'kafka_dlt-exception-message': `message ${missing} not stored in room ${roomId} after ${PENDING_WAIT_MS} ms`,
+    });
 
     const a = await connect(alice);
     const next = await sendStored(a, roomId, 'after the dead letter');
     expect((await postRead(bob, roomId, { lastReadMessageId: next.id })).statusCode).toBe(202);
     await waitFor(async () => (await member(roomId, bob)).lastRead === next.id, { timeoutMs: 15_000, what: 'the next receipt applied' });
     await expectSettled(roomId, bob, 0);
+  });
+
+  it('should apply a receipt whose message is stored after it, let later receipts of its partition go on meanwhile, and commit nothing past it', async () => {
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/rooms/group',
+      headers: bearer(alice.token),
+      payload: { name: 'late messages', memberIds: [bob.userId, carol.userId] },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const roomId: number = created.json().roomId;
+    const a = await connect(alice);
+    const first = await sendStored(a, roomId, 'stored before the receipts');
+    const receipts = await readTopic(t.app.deps.topics.readReceipts);
+    try {
+      // Bob read a message live whose row is late (persistence lags during a failover).
+      const lateKey = randomUUID();
+      expect((await postRead(bob, roomId, { lastReadMessageKey: lateKey })).statusCode).toBe(202);
+      // Carol's receipt comes after Bob's on the same partition (same room) and is applied at once.
+      expect((await postRead(carol, roomId, { lastReadMessageId: first.id })).statusCode).toBe(202);
+      await waitFor(async () => (await member(roomId, carol)).lastRead === first.id, { timeoutMs: 10_000, what: "carol's later receipt applied" });
+
+      const waiting = await waitFor(() => receipts.records.find((record) => record.value?.includes(lateKey)), { what: "bob's receipt on the topic" });
+      const committed = async () => {
+        const [group] = await t.app.deps.kafkaAdmin.fetchOffsets({ groupId: receiptsGroup(), topics: [t.app.deps.topics.readReceipts], timeout: 5_000 });
+        const offset = group?.partitions.find((partition) => partition.partition === waiting.partition)?.offset;
+        return offset === undefined || offset === '-1' ? -1 : Number(offset);
+      };
+      // Carol's receipt is committed only as far as Bob's, which still waits: a crash now must not lose it.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await committed()).toBeLessThanOrEqual(Number(waiting.offset));
+      expect((await member(roomId, bob)).lastRead).toBeNull();
+
+      const late = await a.sendWithReceipt('/app/chat.send', { roomId, content: 'stored late', messageKey: lateKey });
+      expect(late['message-key']).toBe(lateKey);
+      const lateId = await waitFor(async () => (await sql()<{ id: number }[]>`select id from messages where room_id = ${roomId} and message_key = ${lateKey}`)[0]?.id, {
+        timeoutMs: 15_000,
+        what: 'the late message stored',
+      });
+      await waitFor(async () => (await member(roomId, bob)).lastRead === lateId, { timeoutMs: 10_000, what: "bob's receipt applied once the message is stored" });
+      await waitFor(async () => (await committed()) > Number(waiting.offset), { timeoutMs: 10_000, what: "the commit past bob's receipt" });
+      await expectSettled(roomId, bob, 0);
+    } finally {
+      await receipts.close();
+    }
+  });
+
+  it('should refuse read receipts past the per-user limit: 429 with Retry-After over REST, an error on /user/queue/errors over STOMP', async () => {
+    const dave = await signup(t.app);
+    const roomId = await directRoom(alice, dave);
+    const message = await sendStored(await connect(alice), roomId, 'read me too often');
+
+    const answers = await Promise.all(Array.from({ length: RATE_LIMIT + 5 }, () => postRead(dave, roomId, { lastReadMessageId: message.id })));
+    const refused = answers.filter((answer) => answer.statusCode === 429);
+    expect(answers.filter((answer) => answer.statusCode === 202)).toHaveLength(RATE_LIMIT);
+    expect(refused).toHaveLength(5);
+    expect(Number(refused[0]!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(refused[0]!.json().message).toBe('rate limit exceeded: too many read receipts per second');
+
+    // REST and STOMP share the user's window: it is still full.
+    const d = await connect(dave);
+    await d.subscribe('/user/queue/errors');
+    await expect(d.sendWithReceipt('/app/chat.read', { roomId, lastReadMessageId: message.id })).rejects.toThrow(/too many read receipts/);
+    expect(d.closes).toEqual([]);
+    // Another user is not limited by dave's receipts.
+    expect((await postRead(alice, roomId, { lastReadMessageId: message.id })).statusCode).toBe(202);
   });
 });

@@ -15,19 +15,39 @@ import type { Kafka, Producer } from '../../../src/kafka/kafka-client.js';
  * down cheaply.
  */
 
-type EachBatch = (payload: { batch: unknown }) => Promise<void>;
+type EachBatch = (payload: { batch: unknown; resolveOffset: (offset: string) => void }) => Promise<void>;
+type RebalanceCallback = (
+  error: { code: number },
+  assignment: { topic: string; partition: number }[],
+  client?: { assignmentLost: () => boolean },
+) => Promise<void>;
+
+const REVOKE = -174;
+const ASSIGN = -175;
+const allPartitions = [0, 1, 2, 3, 4, 5].map((partition) => ({ topic: 'chat.messages', partition }));
 
 function fakeClient() {
   const commits: { topic: string; partition: number; offset: string }[] = [];
   const commitRequests: { topic: string; partition: number; offset: string }[][] = [];
   const sent: { topic: string; messages: { key: unknown; value: unknown; headers: Record<string, string> }[] }[] = [];
+  const resolved: string[] = [];
   let eachBatch: EachBatch | undefined;
+  let rebalance: RebalanceCallback | undefined;
   let disconnected = false;
+  let clients = 0;
+  let failConnects = 0;
   const consumer = {
-    connect: async () => {},
+    connect: async () => {
+      if (failConnects > 0) {
+        failConnects -= 1;
+        throw new Error('broker transport failure');
+      }
+    },
     subscribe: async () => {},
     run: async (config: { eachBatch: EachBatch }) => {
       eachBatch = config.eachBatch;
+      // Joining the group: the client hands the member its partitions.
+      await rebalance!({ code: ASSIGN }, allPartitions);
     },
     commitOffsets: async (offsets: { topic: string; partition: number; offset: string }[]) => {
       commitRequests.push(offsets);
@@ -37,7 +57,13 @@ function fakeClient() {
       disconnected = true;
     },
   };
-  const kafka = { consumer: () => consumer } as unknown as Kafka;
+  const kafka = {
+    consumer: (config: { rebalance_cb: RebalanceCallback }) => {
+      clients += 1;
+      rebalance = config.rebalance_cb;
+      return consumer;
+    },
+  } as unknown as Kafka;
   const producer = {
     send: async (record: (typeof sent)[number]) => {
       sent.push(record);
@@ -50,11 +76,20 @@ function fakeClient() {
     commits,
     commitRequests,
     sent,
+    resolved,
     isDisconnected: () => disconnected,
+    clients: () => clients,
+    failNextConnects(count: number) {
+      failConnects = count;
+    },
+    revoke: (partitions: number[], lost = false) =>
+      rebalance!({ code: REVOKE }, partitions.map((partition) => ({ topic: 'chat.messages', partition })), { assignmentLost: () => lost }),
+    assign: (partitions: number[]) => rebalance!({ code: ASSIGN }, partitions.map((partition) => ({ topic: 'chat.messages', partition }))),
     /** Feeds one batch of a partition, as the client would after a fetch. */
     deliver(partition: number, values: (string | null)[], firstOffset = 0) {
       if (!eachBatch) throw new Error('runner not started');
       return eachBatch({
+        resolveOffset: (offset) => resolved.push(`${partition}@${offset}`),
         batch: {
           topic: 'chat.messages',
           partition,
@@ -187,7 +222,8 @@ describe('consumer runner', () => {
 
     await client.deliver(1, ['x']);
 
-    expect(attempts).toBe(2);
+    // A one-record batch is that record alone: one attempt, no retry.
+    expect(attempts).toBe(1);
     expect(deadLetters).toHaveLength(1);
   });
 
@@ -247,15 +283,144 @@ describe('consumer runner', () => {
     });
 
     const inHand = client.deliver(0, ['a']);
-    const outcome = inHand.then(
-      () => 'committed',
-      () => 'abandoned',
-    );
     await runner.stop();
+    await inHand;
 
-    expect(await outcome).toBe('abandoned');
+    // Left unresolved, so the client reads it again; nothing committed for it.
+    expect(client.resolved).toEqual([]);
     expect(client.commits).toEqual([]);
     expect(client.isDisconnected()).toBe(true);
+  });
+
+  it('should commit what is finished before a revocation completes, and nothing for the partition afterwards', async () => {
+    const { client, runner } = await startRunner({ handleBatch: async () => {} });
+    await client.deliver(1, ['a', 'b'], 10);
+    await client.deliver(2, ['c'], 20);
+
+    await client.revoke([1, 2]);
+
+    expect(client.commits).toEqual([
+      { topic: 'chat.messages', partition: 1, offset: '12' },
+      { topic: 'chat.messages', partition: 2, offset: '21' },
+    ]);
+    expect(runner.assignment().map((tp) => tp.partition)).toEqual([0, 3, 4, 5]);
+    // A batch the client still hands over for a revoked partition is left for its new owner.
+    await client.deliver(1, ['late'], 12);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(client.resolved).toEqual(['1@11', '2@20']);
+    expect(client.commits).toHaveLength(2);
+  });
+
+  it('should commit nothing for partitions whose assignment was lost, since they are someone else\'s already', async () => {
+    const { client, runner } = await startRunner({ handleBatch: async () => {} });
+    await client.deliver(1, ['a'], 3);
+
+    await client.revoke([1], true);
+    await runner.stop();
+
+    expect(client.commits).toEqual([]);
+  });
+
+  it('should let the batch in hand finish and commit it before the revocation completes', async () => {
+    let release!: () => void;
+    const { client } = await startRunner({
+      handleBatch: () => new Promise<void>((resolve) => (release = resolve)),
+    });
+    const inHand = client.deliver(4, ['a'], 7);
+    let revoked = false;
+    const revocation = client.revoke([4]).then(() => (revoked = true));
+
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(revoked).toBe(false);
+    release();
+    await Promise.all([inHand, revocation]);
+
+    expect(client.commits).toEqual([{ topic: 'chat.messages', partition: 4, offset: '8' }]);
+  });
+
+  it('should hold a partition\'s commits back at a deferred record while the records after it go on', async () => {
+    const handled: string[] = [];
+    let arrive!: () => void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    const { client } = await startRunner({
+      handleBatch: async (records, context) => {
+        for (const record of records) {
+          const value = record.value!.toString();
+          if (value === 'waits' && context.defer) context.defer(record, () => arrived);
+          else handled.push(value);
+        }
+      },
+    });
+
+    await client.deliver(0, ['a', 'waits', 'b', 'c'], 0);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(handled).toEqual(['a', 'b', 'c']);
+    expect(client.commits).toEqual([{ topic: 'chat.messages', partition: 0, offset: '1' }]);
+
+    arrive();
+    await vi.waitFor(() => expect(client.commits.at(-1)).toEqual({ topic: 'chat.messages', partition: 0, offset: '4' }));
+    expect(handled).toEqual(['a', 'b', 'c', 'waits']);
+  });
+
+  it('should dead-letter a deferred record whose wait fails, then commit past it', async () => {
+    const { client, deadLetters } = await startRunner({
+      handleBatch: async (records, context) => {
+        for (const record of records) context.defer?.(record, () => Promise.reject(new Error('message never stored')));
+      },
+    });
+
+    await client.deliver(3, ['x'], 5);
+
+    await vi.waitFor(() => expect(client.commits).toEqual([{ topic: 'chat.messages', partition: 3, offset: '6' }]));
+    expect(deadLetters.map((record) => record.offset)).toEqual(['5']);
+    expect(client.sent[0]!.messages[0]!.headers['kafka_dlt-exception-message']).toBe('message never stored');
+  });
+
+  it('should drop a deferred record when its partition is revoked, without committing past it', async () => {
+    let signal: AbortSignal | undefined;
+    const { client, deadLetters } = await startRunner({
+      handleBatch: async (records, context) => {
+        for (const record of records) {
+          if (record.value!.toString() === 'waits') {
+            context.defer?.(record, (abort) => {
+              signal = abort;
+              return new Promise<void>(() => {});
+            });
+          }
+        }
+      },
+    });
+
+    await client.deliver(2, ['a', 'waits', 'b'], 30);
+    await client.revoke([2]);
+
+    expect(signal?.aborted).toBe(true);
+    expect(client.commits).toEqual([{ topic: 'chat.messages', partition: 2, offset: '31' }]);
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('should try a failed start again with a new client instead of keeping the failure', async () => {
+    const client = fakeClient();
+    client.failNextConnects(1);
+    const runner = createConsumerRunner({
+      kafka: client.kafka,
+      producer: client.producer,
+      groupId: 'g',
+      topic: 'chat.messages',
+      dltTopic: 'chat.messages.dlt',
+      handler: { handleBatch: async () => {} },
+      log: silent,
+      retryAttempts: 0,
+      retryBackoffMs: 1,
+      restartDelayMs: 20,
+    });
+
+    await expect(runner.start()).rejects.toThrow('broker transport failure');
+    // The runner tries again by itself; a later start() joins that attempt or starts one.
+    await vi.waitFor(() => expect(runner.assignment()).toHaveLength(6));
+    await runner.start();
+    expect(client.clients()).toBe(2);
+    await runner.stop();
   });
 });
 
