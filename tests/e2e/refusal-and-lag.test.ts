@@ -112,6 +112,9 @@ describe('browser client when the server refuses a message or its history lags b
     const { bob, roomId, bobClient, page } = await aliceInBrowserBobOnStomp();
     const row = roomItem(page, bob.nickname);
     await row.waitFor({ timeout: 15_000 });
+    // Only a message that reaches the page live is kept; on a loaded machine the page's SUBSCRIBE
+    // can come after Bob's SEND, and the badge then comes from the room list instead.
+    await waitFor(() => t.app.realtime.registry.subscriberCount(`/topic/room.${roomId}`) >= 2, { what: "the page's room subscription" });
     await bobClient.sendWithReceipt('/app/chat.send', { roomId, content: 'sent while the room was closed' });
     await waitForText(row.getByTestId('unread-badge'), '1', 'the message to arrive live and raise the badge');
     // Broadcast and storage are separate consumer groups: on a busy server the history can be read
