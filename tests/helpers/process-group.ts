@@ -35,6 +35,8 @@ export interface ProcessGroup {
   waitForLine(match: RegExp, timeoutMs?: number): Promise<GroupLine>;
   /** Lines whose pino message is exactly `msg`. */
   messages(msg: string): GroupLine[];
+  /** Writes to the leader's stdin (started with `stdin: true`), e.g. a Ctrl-C byte into `script`'s terminal. */
+  write(data: string): void;
   /** SIGKILL to the group and to everything still alive in the tree; for cleanup. */
   kill(): void;
 }
@@ -42,7 +44,7 @@ export interface ProcessGroup {
 const leaders = new Set<ProcessGroup>();
 let exitHookInstalled = false;
 
-export function startProcessGroup(command: string, args: string[], options: { env: Record<string, string>; cwd?: string }): ProcessGroup {
+export function startProcessGroup(command: string, args: string[], options: { env: Record<string, string>; cwd?: string; stdin?: boolean }): ProcessGroup {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once('exit', () => {
@@ -53,11 +55,13 @@ export function startProcessGroup(command: string, args: string[], options: { en
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, ...options.env },
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   const pgid = child.pid!;
   const lines: GroupLine[] = [];
-  const collect = (stream: 'stdout' | 'stderr') => (text: string) => {
+  const collect = (stream: 'stdout' | 'stderr') => (raw: string) => {
+    // A terminal (under `script`) ends lines with CR LF.
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     const line: GroupLine = { stream, text };
     if (text.startsWith('{')) {
       try {
@@ -104,6 +108,9 @@ export function startProcessGroup(command: string, args: string[], options: { en
       );
     },
     messages: (msg) => lines.filter((line) => line.msg === msg),
+    write(data) {
+      child.stdin!.write(data);
+    },
     kill() {
       leaders.delete(group);
       try {

@@ -38,6 +38,44 @@ const commands = {
   'npm start with bash as the script shell': { args: ['start'], cwd: () => build!.cwd, env: { npm_config_script_shell: '/bin/bash' } },
 } as const;
 
+describe('npm run dev, the first five minutes (issue 16 item 6)', () => {
+  it('should keep stdout to the server\'s JSON lines and print the banner on stderr when stdout is not a terminal', async () => {
+    const group = startProcessGroup('npm', ['run', 'dev'], { env: isolation.env });
+    groups.push(group);
+    await group.waitForLine(/chat-backend is running/, 90_000);
+    const port = listeningPort(group)!;
+    const stderr = group.lines.filter((line) => line.stream === 'stderr').map((line) => line.text).join('\n');
+    for (const part of [`http://localhost:${port}/`, `http://localhost:${port}/docs`, `http://localhost:${port}/actuator/health`, 'Ctrl-C']) expect(stderr).toContain(part);
+    // npm's own two header lines ("> chat-backend@… dev") are all that is not the server's log.
+    const notJson = group.lines.filter((line) => line.stream === 'stdout' && line.text.trim() !== '' && !line.text.startsWith('> ') && line.msg === undefined && !/^\{.*\}$/.test(line.text));
+    expect(notJson).toEqual([]);
+    expect(group.lines.filter((line) => line.stream === 'stdout' && line.text.startsWith('{')).length).toBeGreaterThan(5);
+    const tree = group.tree();
+    group.signal('SIGINT');
+    await waitFor(() => tree.every((pid) => !alive(pid)), { timeoutMs: SHUTDOWN_TIMEOUT_MS, intervalMs: 50, what: 'npm run dev to exit' });
+  }, 150_000);
+
+  it('should pretty-print in a terminal and end cleanly at one Ctrl-C typed into it', async () => {
+    // util-linux `script` runs the command on a new pseudo-terminal; a 0x03 byte written to it is
+    // the terminal's Ctrl-C, which the line discipline turns into SIGINT for the foreground group.
+    const group = startProcessGroup('script', ['-qefc', 'npm run dev', '/dev/null'], { env: isolation.env, stdin: true });
+    groups.push(group);
+    const page = await group.waitForLine(/chat page\s+http:\/\/localhost:\d+\//, 90_000);
+    const port = Number(/localhost:(\d+)/.exec(page.text)![1]);
+    expect(group.lines.some((line) => /INFO.*Server listening at/.test(line.text))).toBe(true);
+    expect(group.lines.filter((line) => line.text.startsWith('{"level"'))).toEqual([]);
+    const tree = group.tree();
+
+    group.write('\u0003');
+    await waitFor(() => tree.every((pid) => !alive(pid)), { timeoutMs: SHUTDOWN_TIMEOUT_MS, intervalMs: 50, what: 'every process under the terminal to exit' });
+    expect(await portFree(port)).toBe(true);
+    const said = (text: string) => group.lines.filter((line) => line.text.includes(text)).length;
+    expect(said('shutting down')).toBe(1);
+    expect(said('shutdown complete')).toBe(1);
+    expect(said('second signal')).toBe(0);
+  }, 150_000);
+});
+
 describe.each(Object.keys(commands) as (keyof typeof commands)[])('%s in a process group of its own', (name) => {
   it.each(['SIGINT', 'SIGTERM'] as const)('should stop gracefully once, leave no process behind and free the port when the group gets one %s', async (signal) => {
     const group = startProcessGroup('npm', [...commands[name].args], { env: { ...isolation.env, ...commands[name].env }, cwd: commands[name].cwd() });
