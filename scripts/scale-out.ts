@@ -94,7 +94,8 @@ export async function startNginx(options: { port: number; upstreams: [string, st
 function startApp(name: string, port: number, env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: projectRoot,
-    env: { ...env, PORT: String(port), HOST: '127.0.0.1', INSTANCE_ID: name },
+    // nginx reaches the apps from 127.0.0.1, the only proxy whose X-Forwarded-For they believe.
+    env: { TRUST_PROXY: '127.0.0.1', ...env, PORT: String(port), HOST: '127.0.0.1', INSTANCE_ID: name },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout!, child.stderr!]) {

@@ -79,6 +79,7 @@ const STARTUP_TIMEOUT_MS = 20_000;
 
 export async function buildApp(config: AppConfig, overrides: AppOverrides = {}): Promise<FastifyInstance> {
   const waitForDependencies = overrides.waitForDependencies ?? true;
+  const trustProxy = config.TRUST_PROXY;
   const app = Fastify({
     logger: loggerOptions(config.LOG_LEVEL, config.INSTANCE_ID),
     genReqId: (request) => {
@@ -87,7 +88,10 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
     },
     // Chat bodies are small; anything bigger is a mistake or an attack.
     bodyLimit: 256 * 1024,
-    trustProxy: true,
+    // X-Forwarded-For only from proxies we know (TRUST_PROXY); else a client picks its own address,
+    // and with it a fresh rate-limit bucket per request. A hop count trusts the nearest hops whoever
+    // they are (Fastify alone would ignore a number), so it suits an app that only its proxies reach.
+    trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
     forceCloseConnections: 'idle',
   });
   const log = app.log as Logger;
