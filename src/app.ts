@@ -16,6 +16,7 @@ import { createConsumerLagTracker } from './metrics/consumer-lag.js';
 import { createMetrics, type AppMetrics } from './metrics/metrics.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerHttpPlugins } from './http/plugins.js';
+import { createRateLimitStore } from './http/rate-limit-store.js';
 import { createKafka, type Admin, type Kafka, type Producer } from './kafka/kafka-client.js';
 import { withTimeout } from './with-timeout.js';
 import { createProducer } from './kafka/producer.js';
@@ -27,7 +28,7 @@ import { usersRoutes } from './users/users-routes.js';
 import { createMessagePipeline, type MessagePipeline } from './messages/message-pipeline.js';
 import { createMessagePublisher } from './messages/message-publisher.js';
 import { createMembershipCache } from './realtime/membership-cache.js';
-import { createSlidingWindowLimiter } from './realtime/rate-limiter.js';
+import { createSharedRateLimiter } from './rate-limit/shared-window-limiter.js';
 import { createRealtime, type Realtime } from './realtime/realtime.js';
 import { registerWebSocketEndpoint } from './realtime/websocket-endpoint.js';
 import { createMessagesRepository } from './messages/messages-repository.js';
@@ -113,7 +114,9 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   const deps = await createDeps(config, log, overrides, waitForDependencies);
   app.decorate('deps', deps);
 
-  await registerHttpPlugins(app, config);
+  const sharedLimiter = (limit: { name: string; limit: number; windowMs: number }) =>
+    createSharedRateLimiter({ ...limit, redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, log });
+  await registerHttpPlugins(app, config, { rateLimitStore: createRateLimitStore(sharedLimiter) });
 
   const tokens = createTokenService(app);
   const users = createUsersRepository(deps.database.db);
@@ -125,7 +128,7 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   const publisher = createMessagePublisher({
     producer: deps.producer,
     topic: deps.topics.messages,
-    limiter: createSlidingWindowLimiter({ limit: config.RATE_LIMIT_MESSAGES_PER_SECOND, windowMs: 1000 }),
+    limiter: sharedLimiter({ name: 'send', limit: config.RATE_LIMIT_MESSAGES_PER_SECOND, windowMs: 1000 }),
     membership,
     log,
     onProduced: metrics.onProduced,

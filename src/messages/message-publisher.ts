@@ -4,7 +4,7 @@ import { AppError, forbidden } from '../errors.js';
 import type { Producer } from '../kafka/kafka-client.js';
 import type { Logger } from '../logger.js';
 import type { MembershipCache } from '../realtime/membership-cache.js';
-import type { SlidingWindowLimiter } from '../realtime/rate-limiter.js';
+import type { RateLimiter } from '../rate-limit/shared-window-limiter.js';
 import { contentSchema, encodeChatMessage, messageTypes, type ChatMessage } from './chat-message.js';
 
 export const sendBodySchema = z.object({
@@ -41,7 +41,8 @@ export interface Sender {
 export function createMessagePublisher(deps: {
   producer: Producer;
   topic: string;
-  limiter: SlidingWindowLimiter;
+  /** Per user, shared by all instances. */
+  limiter: Pick<RateLimiter, 'acquire'>;
   membership: MembershipCache;
   log?: Logger;
   onProduced?: (latencyMs: number) => void;
@@ -49,9 +50,10 @@ export function createMessagePublisher(deps: {
   return {
     /** Resolves once the record is handed to the producer (in call order); `durable` once Kafka acknowledged it. */
     async publish(sender: Sender, body: Buffer): Promise<{ message: ChatMessage; durable: Promise<void> }> {
-      if (!deps.limiter.tryAcquire(sender.userId)) {
+      const limit = await deps.limiter.acquire(sender.userId);
+      if (!limit.allowed) {
         throw new AppError('RATE_LIMITED', 'rate limit exceeded: too many messages per second', {
-          retryAfterSeconds: Math.max(1, Math.ceil(deps.limiter.retryAfterMs(sender.userId) / 1000)),
+          retryAfterSeconds: Math.max(1, Math.ceil(limit.resetMs / 1000)),
         });
       }
       const input = parseJsonBody(sendBodySchema, body);
