@@ -27,7 +27,9 @@ export function devBanner(options: { baseUrl: string; kafkaUiUrl?: string; prett
     ['stop', 'Ctrl-C once for a graceful stop; again to force it'],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
-  return ['', 'chat-backend is running (development)', ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`), ''].join('\n');
+  return ['', 'chat-backend is running (development)', ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`), ''].join(
+    '\n',
+  );
 }
 
 /** Kafka UI answers only when Compose runs it; any HTTP answer within half a second counts. */

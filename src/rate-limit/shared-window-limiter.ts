@@ -128,7 +128,8 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Rate
       if (!decision.allowed) refusedUntil.set(key, at + decision.resetMs);
       return decision;
     } catch (error) {
-      if (!redisAway) log.warn({ err: error, limiter: name }, 'rate limit: Redis unavailable; each instance limits on its own until it is back');
+      if (!redisAway)
+        log.warn({ err: error, limiter: name }, 'rate limit: Redis unavailable; each instance limits on its own until it is back');
       redisAway = true;
       redisAwayUntil = at + redisRetryMs;
       return localDecision(key, at);

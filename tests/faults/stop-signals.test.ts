@@ -60,51 +60,67 @@ const cases = [
 ] as const;
 
 describe('a second signal during a slow graceful stop', () => {
-  it.each(cases)('$name: should end every process within 2 s of a later second $signal while $slow', async ({ name, slow, signal }) => {
-    const isolation = testEnv({ KAFKA_BROKERS: kafka.url, LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '60000' });
-    databases.push(isolation.databaseUrl);
-    const group = startProcessGroup('npm', [...commands[name].args], { env: isolation.env, cwd: commands[name].cwd() });
-    groups.push(group);
-    await group.waitForLine(/Server listening at/, 90_000);
-    const baseUrl = `http://127.0.0.1:${listeningPort(group)}`;
+  it.each(cases)(
+    '$name: should end every process within 2 s of a later second $signal while $slow',
+    async ({ name, slow, signal }) => {
+      const isolation = testEnv({ KAFKA_BROKERS: kafka.url, LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '60000' });
+      databases.push(isolation.databaseUrl);
+      const group = startProcessGroup('npm', [...commands[name].args], { env: isolation.env, cwd: commands[name].cwd() });
+      groups.push(group);
+      await group.waitForLine(/Server listening at/, 90_000);
+      const baseUrl = `http://127.0.0.1:${listeningPort(group)}`;
 
-    const suffix = uniqueSuffix();
-    const alice = await post<{ token: string; userId: number }>(baseUrl, '/api/auth/signup', { email: `a_${suffix}@example.com`, password: 'correct horse battery', nickname: 'alice' });
-    const bob = await post<{ token: string; userId: number }>(baseUrl, '/api/auth/signup', { email: `b_${suffix}@example.com`, password: 'correct horse battery', nickname: 'bob' });
-    const room = await post<{ roomId: number }>(baseUrl, '/api/rooms/direct', { targetUserId: bob.userId }, alice.token);
-    const client = await connectStomp(baseUrl, alice.token);
-    clients.push(client);
-    await client.sendWithReceipt('/app/chat.send', { roomId: room.roomId, content: 'before the broker stops' });
+      const suffix = uniqueSuffix();
+      const alice = await post<{ token: string; userId: number }>(baseUrl, '/api/auth/signup', {
+        email: `a_${suffix}@example.com`,
+        password: 'correct horse battery',
+        nickname: 'alice',
+      });
+      const bob = await post<{ token: string; userId: number }>(baseUrl, '/api/auth/signup', {
+        email: `b_${suffix}@example.com`,
+        password: 'correct horse battery',
+        nickname: 'bob',
+      });
+      const room = await post<{ roomId: number }>(baseUrl, '/api/rooms/direct', { targetUserId: bob.userId }, alice.token);
+      const client = await connectStomp(baseUrl, alice.token);
+      clients.push(client);
+      await client.sendWithReceipt('/app/chat.send', { roomId: room.roomId, content: 'before the broker stops' });
 
-    process.kill(kafka.service.pid!, 'SIGSTOP');
-    try {
-      if (slow === 'a SEND waiting for its acknowledgement') {
-        const unanswered = client.sendWithReceipt('/app/chat.send', { roomId: room.roomId, content: 'in flight' });
-        unanswered.catch(() => {});
-        // The SEND has reached the producer: the session's frame queue moved on to nothing else.
-        await new Promise((resolve) => setTimeout(resolve, 300));
+      process.kill(kafka.service.pid!, 'SIGSTOP');
+      try {
+        if (slow === 'a SEND waiting for its acknowledgement') {
+          const unanswered = client.sendWithReceipt('/app/chat.send', { roomId: room.roomId, content: 'in flight' });
+          unanswered.catch(() => {});
+          // The SEND has reached the producer: the session's frame queue moved on to nothing else.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        const tree = group.tree();
+        group.signal(signal);
+        await group.waitForLine(/"msg":"shutting down"/, 10_000);
+        // Honestly slow: well into the drain, nothing has finished and the server still runs. (On
+        // SIGTERM, dash and then npm die at once, as they always do; the server drains on.)
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        expect(group.messages('shutdown complete')).toHaveLength(0);
+        const server = tree.find((pid) => /main\.(js|ts)/.test(commandLine(pid)));
+        expect(server && alive(server)).toBe(true);
+
+        const insistedAt = Date.now();
+        group.signal(signal);
+        await waitFor(() => tree.every((pid) => !alive(pid)), {
+          timeoutMs: 30_000,
+          intervalMs: 20,
+          what: `every process of ${name} to exit`,
+        });
+        const forcedMs = Date.now() - insistedAt;
+        await group.closed;
+        expect(group.messages('shutting down')).toHaveLength(1);
+        expect(group.messages('second signal: forcing exit')).toHaveLength(1);
+        expect(forcedMs).toBeLessThan(FORCED_EXIT_BOUND_MS);
+        console.info(`${name}, ${slow}: every process gone ${forcedMs} ms after the second ${signal}`);
+      } finally {
+        process.kill(kafka.service.pid!, 'SIGCONT');
       }
-      const tree = group.tree();
-      group.signal(signal);
-      await group.waitForLine(/"msg":"shutting down"/, 10_000);
-      // Honestly slow: well into the drain, nothing has finished and the server still runs. (On
-      // SIGTERM, dash and then npm die at once, as they always do; the server drains on.)
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
-      expect(group.messages('shutdown complete')).toHaveLength(0);
-      const server = tree.find((pid) => /main\.(js|ts)/.test(commandLine(pid)));
-      expect(server && alive(server)).toBe(true);
-
-      const insistedAt = Date.now();
-      group.signal(signal);
-      await waitFor(() => tree.every((pid) => !alive(pid)), { timeoutMs: 30_000, intervalMs: 20, what: `every process of ${name} to exit` });
-      const forcedMs = Date.now() - insistedAt;
-      await group.closed;
-      expect(group.messages('shutting down')).toHaveLength(1);
-      expect(group.messages('second signal: forcing exit')).toHaveLength(1);
-      expect(forcedMs).toBeLessThan(FORCED_EXIT_BOUND_MS);
-      console.info(`${name}, ${slow}: every process gone ${forcedMs} ms after the second ${signal}`);
-    } finally {
-      process.kill(kafka.service.pid!, 'SIGCONT');
-    }
-  }, 180_000);
+    },
+    180_000,
+  );
 });

@@ -44,7 +44,11 @@ export interface ProcessGroup {
 const leaders = new Set<ProcessGroup>();
 let exitHookInstalled = false;
 
-export function startProcessGroup(command: string, args: string[], options: { env: Record<string, string>; cwd?: string; stdin?: boolean }): ProcessGroup {
+export function startProcessGroup(
+  command: string,
+  args: string[],
+  options: { env: Record<string, string>; cwd?: string; stdin?: boolean },
+): ProcessGroup {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once('exit', () => {

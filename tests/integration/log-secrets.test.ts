@@ -45,7 +45,9 @@ describe('secrets in the log', () => {
     expect(signup.status).toBe(201);
     const { token } = JSON.parse(signup.text) as { token: string };
     expect((await http('/api/auth/login', { method: 'POST', body: JSON.stringify({ email, password }) })).status).toBe(200);
-    expect((await http('/api/auth/login', { method: 'POST', body: JSON.stringify({ email, password: `${password}-wrong` }) })).status).toBe(401);
+    expect((await http('/api/auth/login', { method: 'POST', body: JSON.stringify({ email, password: `${password}-wrong` }) })).status).toBe(
+      401,
+    );
     // Broken JSON: the parser's message quotes the start of the body it could not read.
     expect((await http('/api/auth/login', { method: 'POST', body: `{"email":"${email}","password":"${password}` })).status).toBe(400);
 
@@ -74,9 +76,15 @@ describe('secrets in the log', () => {
     await badQuery.frame('ERROR');
 
     // The request log line of the /ws upgrade is there, so the search below covers it.
-    await waitFor(() => app.logs.some((line) => line.json?.msg === 'incoming request' && String((line.json.req as { url?: string })?.url).startsWith('/ws?')), {
-      what: 'the request log line of /ws?access_token=',
-    });
+    await waitFor(
+      () =>
+        app.logs.some(
+          (line) => line.json?.msg === 'incoming request' && String((line.json.req as { url?: string })?.url).startsWith('/ws?'),
+        ),
+      {
+        what: 'the request log line of /ws?access_token=',
+      },
+    );
     await app.stop();
 
     const secrets = { token, 'token signature': token.split('.')[2]!, tampered, password };

@@ -35,7 +35,8 @@ beforeAll(async () => {
   if (nginxBinary) {
     prefixDir = mkdtempSync(join(tmpdir(), 'chat-nginx-'));
     let port = 0;
-    for (let candidate = 20_000 + Math.floor(Math.random() * 10_000); !port; candidate += 1) if (await portFree(candidate)) port = candidate;
+    for (let candidate = 20_000 + Math.floor(Math.random() * 10_000); !port; candidate += 1)
+      if (await portFree(candidate)) port = candidate;
     const upstreams = apps.map((app) => new URL(app.baseUrl).host) as [string, string];
     nginx = await startNginx({ port, upstreams, prefixDir, quiet: true });
   }
@@ -59,45 +60,61 @@ async function redisAt(url: string, connectNow = true): Promise<RedisClient> {
 }
 
 describe('SEND limit across instances', () => {
-  it.skipIf(!nginxBinary)('should RECEIPT about 10, not 20, of one user\'s 30 SENDs in one second spread over two instances behind nginx', async () => {
-    const proxy = `http://127.0.0.1:${nginx!.port}`;
-    const alice = await signup(apps[0]!.app);
-    const bob = await signup(apps[0]!.app);
-    const room = await apps[0]!.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: bob.userId } });
-    const roomId = room.json().roomId as number;
-
-    // One session of the same user on each instance, through nginx (round robin; asked, not assumed).
-    const onInstance: (TestStompClient | undefined)[] = [undefined, undefined];
-    for (let attempt = 0; attempt < 8 && onInstance.includes(undefined); attempt += 1) {
-      const before = apps.map((app) => app.app.realtime.sessions.size);
-      const client = await connectStomp(proxy, alice.token);
-      clients.push(client);
-      const grown = await waitFor(() => apps.findIndex((app, index) => app.app.realtime.sessions.size > before[index]!) + 1, { what: 'the instance of the new session' });
-      onInstance[grown - 1] ??= client;
-    }
-    const sessions = onInstance.filter((client): client is TestStompClient => client !== undefined);
-    expect(sessions).toHaveLength(2);
-    for (const client of sessions) await client.subscribe('/user/queue/errors');
-    const refusals = () => sessions.flatMap((client) => client.received('/user/queue/errors'));
-
-    let receipts = 0;
-    const startedAt = Date.now();
-    for (let index = 0; index < 30; index += 1) {
-      const client = sessions[index % sessions.length]!;
-      const receipt = `limit-${index}`;
-      client.client.watchForReceipt(receipt, () => {
-        receipts += 1;
+  it.skipIf(!nginxBinary)(
+    "should RECEIPT about 10, not 20, of one user's 30 SENDs in one second spread over two instances behind nginx",
+    async () => {
+      const proxy = `http://127.0.0.1:${nginx!.port}`;
+      const alice = await signup(apps[0]!.app);
+      const bob = await signup(apps[0]!.app);
+      const room = await apps[0]!.app.inject({
+        method: 'POST',
+        url: '/api/rooms/direct',
+        headers: bearer(alice.token),
+        payload: { targetUserId: bob.userId },
       });
-      client.client.publish({ destination: '/app/chat.send', body: JSON.stringify({ roomId, content: `burst ${index}` }), headers: { receipt } });
-    }
-    await waitFor(() => receipts + refusals().length >= 30, { timeoutMs: 20_000, what: '30 SENDs answered' });
-    const spanMs = Date.now() - startedAt;
-    expect(spanMs).toBeLessThan(1_000);
-    expect(receipts).toBeGreaterThanOrEqual(10);
-    expect(receipts).toBeLessThanOrEqual(11);
-    expect(refusals().every((message) => /rate limit/.test(message.body))).toBe(true);
-    console.info(`shared SEND limit: ${receipts} RECEIPTs, ${refusals().length} refused, for 30 SENDs alternating over 2 instances in ${spanMs} ms`);
-  });
+      const roomId = room.json().roomId as number;
+
+      // One session of the same user on each instance, through nginx (round robin; asked, not assumed).
+      const onInstance: (TestStompClient | undefined)[] = [undefined, undefined];
+      for (let attempt = 0; attempt < 8 && onInstance.includes(undefined); attempt += 1) {
+        const before = apps.map((app) => app.app.realtime.sessions.size);
+        const client = await connectStomp(proxy, alice.token);
+        clients.push(client);
+        const grown = await waitFor(() => apps.findIndex((app, index) => app.app.realtime.sessions.size > before[index]!) + 1, {
+          what: 'the instance of the new session',
+        });
+        onInstance[grown - 1] ??= client;
+      }
+      const sessions = onInstance.filter((client): client is TestStompClient => client !== undefined);
+      expect(sessions).toHaveLength(2);
+      for (const client of sessions) await client.subscribe('/user/queue/errors');
+      const refusals = () => sessions.flatMap((client) => client.received('/user/queue/errors'));
+
+      let receipts = 0;
+      const startedAt = Date.now();
+      for (let index = 0; index < 30; index += 1) {
+        const client = sessions[index % sessions.length]!;
+        const receipt = `limit-${index}`;
+        client.client.watchForReceipt(receipt, () => {
+          receipts += 1;
+        });
+        client.client.publish({
+          destination: '/app/chat.send',
+          body: JSON.stringify({ roomId, content: `burst ${index}` }),
+          headers: { receipt },
+        });
+      }
+      await waitFor(() => receipts + refusals().length >= 30, { timeoutMs: 20_000, what: '30 SENDs answered' });
+      const spanMs = Date.now() - startedAt;
+      expect(spanMs).toBeLessThan(1_000);
+      expect(receipts).toBeGreaterThanOrEqual(10);
+      expect(receipts).toBeLessThanOrEqual(11);
+      expect(refusals().every((message) => /rate limit/.test(message.body))).toBe(true);
+      console.info(
+        `shared SEND limit: ${receipts} RECEIPTs, ${refusals().length} refused, for 30 SENDs alternating over 2 instances in ${spanMs} ms`,
+      );
+    },
+  );
 });
 
 describe('login limit across instances', () => {
@@ -105,7 +122,9 @@ describe('login limit across instances', () => {
     const statuses: number[] = [];
     for (let attempt = 0; attempt < 10; attempt += 1) {
       const app = apps[attempt % 2]!;
-      const response = await requestFrom('127.0.0.6', `${app.baseUrl}/api/auth/login`, { json: { email: `nobody_${uniqueSuffix()}@example.com`, password: 'wrong horse battery' } });
+      const response = await requestFrom('127.0.0.6', `${app.baseUrl}/api/auth/login`, {
+        json: { email: `nobody_${uniqueSuffix()}@example.com`, password: 'wrong horse battery' },
+      });
       statuses.push(response.status);
     }
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
@@ -211,7 +230,15 @@ describe('shared sliding-window limiter', () => {
       const redis = await redisAt(relay.url);
       const keyPrefix = `t_${uniqueSuffix()}:`;
       let now = 20_000_000;
-      const limiter = createSharedRateLimiter({ ...options, name: 'send', redis, keyPrefix, now: () => now, redisTimeoutMs: 100, redisRetryMs: 500 });
+      const limiter = createSharedRateLimiter({
+        ...options,
+        name: 'send',
+        redis,
+        keyPrefix,
+        now: () => now,
+        redisTimeoutMs: 100,
+        redisRetryMs: 500,
+      });
       expect((await limiter.acquire('h')).allowed).toBe(true);
 
       relay.stall();

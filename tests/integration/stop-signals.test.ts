@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteTestTopics } from '../helpers/kafka.js';
-import { alive, buildForNpmStart, commandLine, listeningPort, portFree, startProcessGroup, type ProcessGroup } from '../helpers/process-group.js';
+import {
+  alive,
+  buildForNpmStart,
+  commandLine,
+  listeningPort,
+  portFree,
+  startProcessGroup,
+  type ProcessGroup,
+} from '../helpers/process-group.js';
 import { dropDatabase } from '../helpers/services.js';
 import { testEnv } from '../helpers/test-app.js';
 import { waitFor } from '../helpers/wait.js';
@@ -39,15 +47,26 @@ const commands = {
 } as const;
 
 describe('npm run dev, the first five minutes (issue 16 item 6)', () => {
-  it('should keep stdout to the server\'s JSON lines and print the banner on stderr when stdout is not a terminal', async () => {
+  it("should keep stdout to the server's JSON lines and print the banner on stderr when stdout is not a terminal", async () => {
     const group = startProcessGroup('npm', ['run', 'dev'], { env: isolation.env });
     groups.push(group);
     await group.waitForLine(/chat-backend is running/, 90_000);
     const port = listeningPort(group)!;
-    const stderr = group.lines.filter((line) => line.stream === 'stderr').map((line) => line.text).join('\n');
-    for (const part of [`http://localhost:${port}/`, `http://localhost:${port}/docs`, `http://localhost:${port}/actuator/health`, 'Ctrl-C']) expect(stderr).toContain(part);
+    const stderr = group.lines
+      .filter((line) => line.stream === 'stderr')
+      .map((line) => line.text)
+      .join('\n');
+    for (const part of [`http://localhost:${port}/`, `http://localhost:${port}/docs`, `http://localhost:${port}/actuator/health`, 'Ctrl-C'])
+      expect(stderr).toContain(part);
     // npm's own two header lines ("> chat-backend@… dev") are all that is not the server's log.
-    const notJson = group.lines.filter((line) => line.stream === 'stdout' && line.text.trim() !== '' && !line.text.startsWith('> ') && line.msg === undefined && !/^\{.*\}$/.test(line.text));
+    const notJson = group.lines.filter(
+      (line) =>
+        line.stream === 'stdout' &&
+        line.text.trim() !== '' &&
+        !line.text.startsWith('> ') &&
+        line.msg === undefined &&
+        !/^\{.*\}$/.test(line.text),
+    );
     expect(notJson).toEqual([]);
     expect(group.lines.filter((line) => line.stream === 'stdout' && line.text.startsWith('{')).length).toBeGreaterThan(5);
     const tree = group.tree();
@@ -67,7 +86,11 @@ describe('npm run dev, the first five minutes (issue 16 item 6)', () => {
     const tree = group.tree();
 
     group.write('\u0003');
-    await waitFor(() => tree.every((pid) => !alive(pid)), { timeoutMs: SHUTDOWN_TIMEOUT_MS, intervalMs: 50, what: 'every process under the terminal to exit' });
+    await waitFor(() => tree.every((pid) => !alive(pid)), {
+      timeoutMs: SHUTDOWN_TIMEOUT_MS,
+      intervalMs: 50,
+      what: 'every process under the terminal to exit',
+    });
     expect(await portFree(port)).toBe(true);
     const said = (text: string) => group.lines.filter((line) => line.text.includes(text)).length;
     expect(said('shutting down')).toBe(1);
@@ -77,25 +100,41 @@ describe('npm run dev, the first five minutes (issue 16 item 6)', () => {
 });
 
 describe.each(Object.keys(commands) as (keyof typeof commands)[])('%s in a process group of its own', (name) => {
-  it.each(['SIGINT', 'SIGTERM'] as const)('should stop gracefully once, leave no process behind and free the port when the group gets one %s', async (signal) => {
-    const group = startProcessGroup('npm', [...commands[name].args], { env: { ...isolation.env, ...commands[name].env }, cwd: commands[name].cwd() });
-    groups.push(group);
-    await group.waitForLine(/Server listening at/, 90_000);
-    const port = listeningPort(group)!;
-    const tree = group.tree();
-    const names = tree.map(commandLine);
-    expect(names.some((line) => /main\.(ts|js)/.test(line)), names.join('\n')).toBe(true);
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'should stop gracefully once, leave no process behind and free the port when the group gets one %s',
+    async (signal) => {
+      const group = startProcessGroup('npm', [...commands[name].args], {
+        env: { ...isolation.env, ...commands[name].env },
+        cwd: commands[name].cwd(),
+      });
+      groups.push(group);
+      await group.waitForLine(/Server listening at/, 90_000);
+      const port = listeningPort(group)!;
+      const tree = group.tree();
+      const names = tree.map(commandLine);
+      expect(
+        names.some((line) => /main\.(ts|js)/.test(line)),
+        names.join('\n'),
+      ).toBe(true);
 
-    const signalledAt = Date.now();
-    group.signal(signal);
-    await waitFor(() => tree.every((pid) => !alive(pid)), { timeoutMs: SHUTDOWN_TIMEOUT_MS, intervalMs: 50, what: `every process of ${name} to exit` });
-    const goneMs = Date.now() - signalledAt;
-    expect(await portFree(port)).toBe(true);
+      const signalledAt = Date.now();
+      group.signal(signal);
+      await waitFor(() => tree.every((pid) => !alive(pid)), {
+        timeoutMs: SHUTDOWN_TIMEOUT_MS,
+        intervalMs: 50,
+        what: `every process of ${name} to exit`,
+      });
+      const goneMs = Date.now() - signalledAt;
+      expect(await portFree(port)).toBe(true);
 
-    expect(group.messages('shutting down')).toHaveLength(1);
-    expect(group.messages('second signal: forcing exit')).toHaveLength(0);
-    expect(group.messages('shutdown complete')).toHaveLength(1);
-    expect(group.lines.find((line) => line.msg === 'shutting down')!.text).toContain(`"signal":"${signal}"`);
-    console.info(`${name}: ${tree.length} processes (${names.map((line) => line.slice(0, 40)).join(' | ')}), all gone ${goneMs} ms after one ${signal} to the group`);
-  }, 150_000);
+      expect(group.messages('shutting down')).toHaveLength(1);
+      expect(group.messages('second signal: forcing exit')).toHaveLength(0);
+      expect(group.messages('shutdown complete')).toHaveLength(1);
+      expect(group.lines.find((line) => line.msg === 'shutting down')!.text).toContain(`"signal":"${signal}"`);
+      console.info(
+        `${name}: ${tree.length} processes (${names.map((line) => line.slice(0, 40)).join(' | ')}), all gone ${goneMs} ms after one ${signal} to the group`,
+      );
+    },
+    150_000,
+  );
 });

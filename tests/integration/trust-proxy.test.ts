@@ -25,12 +25,15 @@ let prefixDir: string | undefined;
 beforeAll(async () => {
   direct = await startTestApp(isolation, { env: { INSTANCE_ID: 'direct' } });
   // Behind nginx, which reaches it from 127.0.0.1; the same database, another Redis key prefix.
-  proxied = await startTestApp(isolation, { env: { INSTANCE_ID: 'proxied', TRUST_PROXY: '127.0.0.1', REDIS_KEY_PREFIX: `${isolation.env.REDIS_KEY_PREFIX}proxied:` } });
+  proxied = await startTestApp(isolation, {
+    env: { INSTANCE_ID: 'proxied', TRUST_PROXY: '127.0.0.1', REDIS_KEY_PREFIX: `${isolation.env.REDIS_KEY_PREFIX}proxied:` },
+  });
   if (nginxBinary) {
     prefixDir = mkdtempSync(join(tmpdir(), 'chat-nginx-'));
     const upstream = new URL(proxied.baseUrl).host;
     let port = 0;
-    for (let candidate = 20_000 + Math.floor(Math.random() * 10_000); !port; candidate += 1) if (await portFree(candidate)) port = candidate;
+    for (let candidate = 20_000 + Math.floor(Math.random() * 10_000); !port; candidate += 1)
+      if (await portFree(candidate)) port = candidate;
     nginx = await startNginx({ port, upstreams: [upstream, upstream], prefixDir, quiet: true });
   }
 });
@@ -48,7 +51,10 @@ async function logins(baseUrl: string, from: string, count: number, headers: () 
   const statuses: number[] = [];
   for (let attempt = 0; attempt < count; attempt += 1) {
     const email = `nobody_${uniqueSuffix()}@example.com`;
-    const response = await requestFrom(from, `${baseUrl}/api/auth/login`, { json: { email, password: 'wrong horse battery' }, headers: headers() });
+    const response = await requestFrom(from, `${baseUrl}/api/auth/login`, {
+      json: { email, password: 'wrong horse battery' },
+      headers: headers(),
+    });
     statuses.push(response.status);
   }
   return statuses;
@@ -65,17 +71,22 @@ describe('per-address login limit', () => {
     console.info(`trust proxy, direct: 429 for ${limited(plain)}/100 plain and ${limited(forged)}/100 with a forged X-Forwarded-For`);
   });
 
-  it.skipIf(!nginxBinary)('should give each real client behind nginx a bucket of its own, which a forged X-Forwarded-For cannot renew', async () => {
-    const proxy = `http://127.0.0.1:${nginx!.port}`;
-    const first = await logins(proxy, '127.0.0.4', PER_MINUTE + 1);
-    expect(limited(first)).toBe(1);
-    expect(first.at(-1)).toBe(429);
-    // Another client of the same nginx still has its whole allowance.
-    const second = await logins(proxy, '127.0.0.5', PER_MINUTE);
-    expect(limited(second)).toBe(0);
-    // The first one forging the header through nginx gets nowhere: nginx appends what it saw.
-    const forged = await logins(proxy, '127.0.0.4', 10, () => ({ 'x-forwarded-for': randomAddress() }));
-    expect(limited(forged)).toBe(10);
-    console.info(`trust proxy, through nginx: client A 429 after ${PER_MINUTE}, client B ${PER_MINUTE} of ${PER_MINUTE} allowed, A forging X-Forwarded-For: ${limited(forged)}/10 refused`);
-  });
+  it.skipIf(!nginxBinary)(
+    'should give each real client behind nginx a bucket of its own, which a forged X-Forwarded-For cannot renew',
+    async () => {
+      const proxy = `http://127.0.0.1:${nginx!.port}`;
+      const first = await logins(proxy, '127.0.0.4', PER_MINUTE + 1);
+      expect(limited(first)).toBe(1);
+      expect(first.at(-1)).toBe(429);
+      // Another client of the same nginx still has its whole allowance.
+      const second = await logins(proxy, '127.0.0.5', PER_MINUTE);
+      expect(limited(second)).toBe(0);
+      // The first one forging the header through nginx gets nowhere: nginx appends what it saw.
+      const forged = await logins(proxy, '127.0.0.4', 10, () => ({ 'x-forwarded-for': randomAddress() }));
+      expect(limited(forged)).toBe(10);
+      console.info(
+        `trust proxy, through nginx: client A 429 after ${PER_MINUTE}, client B ${PER_MINUTE} of ${PER_MINUTE} allowed, A forging X-Forwarded-For: ${limited(forged)}/10 refused`,
+      );
+    },
+  );
 });
