@@ -83,11 +83,12 @@ export function stopOnSignal(options: StopOnSignalOptions): void {
       return;
     }
     log.info({ signal, timeoutMs }, 'shutting down');
+    // Not unref'd: should the loop run dry with the stop unfinished, the process still ends here
+    // rather than in a natural exit, which joins the thread pool like process.exit() does.
     deadline = setTimeout(() => {
       log.error({ timeoutMs }, 'shutdown timed out: forcing exit');
       forceExit(signal);
     }, timeoutMs);
-    deadline.unref();
     options.close().then(
       () => finish(0, signal),
       (error: unknown) => {
