@@ -71,7 +71,8 @@ function startApp(name: string, port: number, env: NodeJS.ProcessEnv): ManagedCh
   return startChild(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     name,
     cwd: projectRoot,
-    env: { ...env, PORT: String(port), HOST: '127.0.0.1', INSTANCE_ID: name },
+    // nginx reaches the apps from 127.0.0.1, the only proxy whose X-Forwarded-For they believe.
+    env: { TRUST_PROXY: '127.0.0.1', ...env, PORT: String(port), HOST: '127.0.0.1', INSTANCE_ID: name },
     output: { onLine: (line) => process.stdout.write(`[${name}] ${line}\n`) },
   });
 }

@@ -16,6 +16,7 @@ import { createConsumerLagTracker } from './metrics/consumer-lag.js';
 import { createMetrics, type AppMetrics } from './metrics/metrics.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerHttpPlugins } from './http/plugins.js';
+import { createRateLimitStore } from './http/rate-limit-store.js';
 import { createKafka, type Admin, type Kafka, type Producer } from './kafka/kafka-client.js';
 import { withTimeout } from './with-timeout.js';
 import { createProducer } from './kafka/producer.js';
@@ -28,7 +29,7 @@ import { createMessagePipeline, type MessagePipeline } from './messages/message-
 import { createMessagePublisher } from './messages/message-publisher.js';
 import { createMessageKeyClaims } from './messages/message-key-claims.js';
 import { createMembershipCache } from './realtime/membership-cache.js';
-import { createSlidingWindowLimiter } from './realtime/rate-limiter.js';
+import { createSharedRateLimiter } from './rate-limit/shared-window-limiter.js';
 import { createRealtime, type Realtime } from './realtime/realtime.js';
 import { realtimeSettings } from './realtime/realtime-settings.js';
 import { registerWebSocketEndpoint } from './realtime/websocket-endpoint.js';
@@ -81,6 +82,7 @@ const STARTUP_TIMEOUT_MS = 20_000;
 
 export async function buildApp(config: AppConfig, overrides: AppOverrides = {}): Promise<FastifyInstance> {
   const waitForDependencies = overrides.waitForDependencies ?? true;
+  const trustProxy = config.TRUST_PROXY;
   const app = Fastify({
     logger: loggerOptions(config.LOG_LEVEL, config.INSTANCE_ID),
     genReqId: (request) => {
@@ -89,7 +91,10 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
     },
     // Chat bodies are small; anything bigger is a mistake or an attack.
     bodyLimit: 256 * 1024,
-    trustProxy: true,
+    // X-Forwarded-For only from proxies we know (TRUST_PROXY); else a client picks its own address,
+    // and with it a fresh rate-limit bucket per request. A hop count trusts the nearest hops whoever
+    // they are (Fastify alone would ignore a number), so it suits an app that only its proxies reach.
+    trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
     forceCloseConnections: 'idle',
   });
   const log = app.log as Logger;
@@ -111,7 +116,9 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   const deps = await createDeps(config, log, overrides, waitForDependencies);
   app.decorate('deps', deps);
 
-  await registerHttpPlugins(app, config);
+  const sharedLimiter = (limit: { name: string; limit: number; windowMs: number }) =>
+    createSharedRateLimiter({ ...limit, redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, log });
+  await registerHttpPlugins(app, config, { rateLimitStore: createRateLimitStore(sharedLimiter) });
 
   const tokens = createTokenService(app);
   const users = createUsersRepository(deps.database.db);
@@ -123,7 +130,7 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   const publisher = createMessagePublisher({
     producer: deps.producer,
     topic: deps.topics.messages,
-    limiter: createSlidingWindowLimiter({ limit: config.RATE_LIMIT_MESSAGES_PER_SECOND, windowMs: 1000 }),
+    limiter: sharedLimiter({ name: 'send', limit: config.RATE_LIMIT_MESSAGES_PER_SECOND, windowMs: 1000 }),
     membership,
     claims: createMessageKeyClaims({
       sql: deps.database.sql,
@@ -138,7 +145,7 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   const unread = createUnreadCache({ redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.UNREAD_CACHE_TTL_SECONDS, log });
   const receipts = createReadReceipts(deps, {
     unread,
-    limiter: createSlidingWindowLimiter({ limit: config.READ_RECEIPT_RATE_LIMIT_PER_SECOND, windowMs: 1000 }),
+    limiter: sharedLimiter({ name: 'read', limit: config.READ_RECEIPT_RATE_LIMIT_PER_SECOND, windowMs: 1000 }),
     hooks: { onDeadLetter: (record) => metrics.pipeline.onDeadLetter(`${config.KAFKA_GROUP_PREFIX}chat-read-receipts`, record) },
   });
   const presenceRepository = createPresenceRepository(deps.database.sql);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 
@@ -5,6 +6,25 @@ import { z } from 'zod';
 const csv = z
   .string()
   .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+
+/** An address, an address/prefix block, or one of proxy-addr's named ranges. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const match = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(entry);
+  const family = match ? isIP(match[1]!) : 0;
+  return family !== 0 && (match?.[2] === undefined || Number(match[2]) <= (family === 4 ? 32 : 128));
+}
+
+/** Whom X-Forwarded-For is believed from: nobody (false), every hop (true), the nearest N hops, or these proxies. */
+const trustProxy = z.string().transform((value, context): boolean | number | string[] => {
+  if (value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value) || false;
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const bad = entries.filter((entry) => !isProxyAddress(entry));
+  if (bad.length || !entries.length) context.addIssue({ code: 'custom', message: `expected false, true, a hop count or proxy addresses/CIDRs; not ${bad.join(', ') || 'empty'}` });
+  return entries;
+});
 
 const durationPattern = /^\d+\s*(ms|s|m|h|d)?$/;
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -28,6 +48,7 @@ export const configSchema = z.object({
   KAFKA_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
   REDIS_KEY_PREFIX: z.string().default(''),
   CORS_ORIGINS: csv.default([]),
+  TRUST_PROXY: trustProxy.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   INSTANCE_ID: z.string().min(1).default(hostname()),

@@ -1,11 +1,12 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
+import { stopOnSignal } from './shutdown/stop-on-signal.js';
 
 /**
  * Process entry: configuration from the environment only, then serve until SIGTERM/SIGINT.
- * The first signal starts a graceful stop bounded by SHUTDOWN_TIMEOUT_MS; a second one, or the
- * deadline, forces the exit.
+ * The first stop request drains gracefully within SHUTDOWN_TIMEOUT_MS; a second one, or the
+ * deadline, forces the exit (src/shutdown).
  */
 async function main(): Promise<void> {
   let config;
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   }
 
   const app = await buildApp(config);
-  const log = app.log;
+  const log = app.log as Logger;
 
   // A background task that rejects while a dependency is away (a refresh, a cache write) must not
   // take the whole instance and its sockets down with it: log it loudly and keep serving.
@@ -28,32 +29,7 @@ async function main(): Promise<void> {
     log.error({ err: reason }, 'unhandled promise rejection');
   });
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: forcing exit');
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutting down');
-    const deadline = setTimeout(() => {
-      log.error('shutdown timed out: forcing exit');
-      process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT_MS);
-    deadline.unref();
-    app.close().then(
-      () => {
-        log.info('shutdown complete');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  stopOnSignal({ log, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, close: () => app.close() });
 
   await app.listen({ port: config.PORT, host: config.HOST });
 }

@@ -1,16 +1,19 @@
 import cors from '@fastify/cors';
 import fastifyJwt from '@fastify/jwt';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { durationToSeconds, type AppConfig } from '../config.js';
 
-/** The HTTP plumbing every route relies on: CORS, per-route rate limits, JWT, OpenAPI at /docs. */
-export async function registerHttpPlugins(app: FastifyInstance, config: AppConfig): Promise<void> {
+/**
+ * The HTTP plumbing every route relies on: CORS, per-route rate limits (in windows shared by all
+ * instances, `rateLimitStore`), JWT, OpenAPI at /docs.
+ */
+export async function registerHttpPlugins(app: FastifyInstance, config: AppConfig, options: { rateLimitStore: RateLimitPluginOptions['store'] }): Promise<void> {
   await app.register(cors, { origin: config.CORS_ORIGINS.length ? config.CORS_ORIGINS : true });
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, { global: false, store: options.rateLimitStore });
   await app.register(fastifyJwt, {
     secret: config.JWT_SECRET,
     sign: { algorithm: 'HS256', expiresIn: durationToSeconds(config.JWT_EXPIRES_IN) },

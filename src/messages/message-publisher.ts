@@ -4,7 +4,7 @@ import { AppError, forbidden } from '../errors.js';
 import type { Producer } from '../kafka/kafka-client.js';
 import type { Logger } from '../logger.js';
 import type { MembershipCache } from '../realtime/membership-cache.js';
-import type { SlidingWindowLimiter } from '../realtime/rate-limiter.js';
+import { enforceLimit, type RateLimiter } from '../rate-limit/shared-window-limiter.js';
 import { contentSchema, encodeChatMessage, messageTypes, type ChatMessage } from './chat-message.js';
 import type { MessageKeyClaims } from './message-key-claims.js';
 
@@ -47,7 +47,8 @@ export interface Sender {
 export function createMessagePublisher(deps: {
   producer: Producer;
   topic: string;
-  limiter: SlidingWindowLimiter;
+  /** Per user, shared by all instances. */
+  limiter: Pick<RateLimiter, 'acquire'>;
   membership: MembershipCache;
   /** Checks a client-chosen messageKey; without it, any key is taken on trust. */
   claims?: MessageKeyClaims;
@@ -57,11 +58,7 @@ export function createMessagePublisher(deps: {
   return {
     /** Resolves once the record is handed to the producer (in call order); `durable` once Kafka acknowledged it. */
     async publish(sender: Sender, body: Buffer): Promise<{ message: ChatMessage; durable: Promise<void> }> {
-      if (!deps.limiter.tryAcquire(sender.userId)) {
-        throw new AppError('RATE_LIMITED', 'rate limit exceeded: too many messages per second', {
-          retryAfterSeconds: Math.max(1, Math.ceil(deps.limiter.retryAfterMs(sender.userId) / 1000)),
-        });
-      }
+      await enforceLimit(deps.limiter, sender.userId, 'messages');
       const input = parseJsonBody(sendBodySchema, body);
       if (!(await deps.membership.isMember(input.roomId, sender.userId))) {
         throw forbidden(`not a member of room ${input.roomId}`);

@@ -9,6 +9,8 @@ export interface SlidingWindowLimiter {
   tryAcquire(key: string | number, now?: number): boolean;
   /** Milliseconds until the next event for `key` would be allowed (0 if now). */
   retryAfterMs(key: string | number, now?: number): number;
+  /** Events of `key` counted in the window that ends now. */
+  count(key: string | number, now?: number): number;
   size(): number;
 }
 
@@ -47,6 +49,10 @@ export function createSlidingWindowLimiter(options: { limit: number; windowMs: n
       if (!window) return 0;
       const oldest = window.stamps[window.next] ?? -Infinity;
       return Math.max(0, Math.ceil(oldest + windowMs - now));
+    },
+    count(key, now = Date.now()) {
+      const window = windows.get(key);
+      return window ? window.stamps.filter((stamp) => now - stamp < windowMs).length : 0;
     },
     size: () => windows.size,
   };

@@ -1,6 +1,7 @@
 import { AppError, forbidden, notFound } from '../errors.js';
 import type { Producer } from '../kafka/kafka-client.js';
 import type { Logger } from '../logger.js';
+import { enforceLimit, type RateLimiter } from '../rate-limit/shared-window-limiter.js';
 import type { MessageRef, ReceiptsRepository } from './receipts-repository.js';
 import type { ReadReceiptRecord, ReadTarget } from './receipt-schemas.js';
 
@@ -10,14 +11,8 @@ export interface ReceiptAccepted {
   durable: Promise<void>;
 }
 
-/**
- * The per-user limit, in the shape of the SEND limiter (src/realtime/rate-limiter.ts); a limiter
- * shared by instances through Redis may answer asynchronously, so both answers are awaited.
- */
-export interface ReceiptRateLimiter {
-  tryAcquire(userId: number): boolean | Promise<boolean>;
-  retryAfterMs(userId: number): number | Promise<number>;
-}
+/** Per user, shared by all instances, like the SEND limit. */
+export type ReceiptRateLimiter = Pick<RateLimiter, 'acquire'>;
 
 /**
  * The front half of a read receipt, shared by REST and STOMP: checks what can be checked now,
@@ -41,11 +36,7 @@ export function createReceiptsService(deps: {
      * it never appears.
      */
     async submit(userId: number, roomId: number, target: ReadTarget): Promise<ReceiptAccepted> {
-      if (!(await deps.limiter.tryAcquire(userId))) {
-        throw new AppError('RATE_LIMITED', 'rate limit exceeded: too many read receipts per second', {
-          retryAfterSeconds: Math.max(1, Math.ceil((await deps.limiter.retryAfterMs(userId)) / 1000)),
-        });
-      }
+      await enforceLimit(deps.limiter, userId, 'read receipts');
       const ref: MessageRef = target.lastReadMessageId !== undefined ? { id: target.lastReadMessageId } : { key: target.lastReadMessageKey! };
       const check = await deps.repository.check(roomId, userId, ref);
       if (!check.roomExists) throw notFound(`Room ${roomId} not found`);

@@ -185,8 +185,7 @@ function createRedisServer(port: number): FaultService {
   });
 }
 
-function createKafkaBroker(port: number): FaultService {
-  const dir = join(FAULTS_DIR, 'kafka');
+function createKafkaBroker(port: number, dir = join(FAULTS_DIR, 'kafka')): FaultService {
   const data = join(dir, 'data');
   const logsDir = join(dir, 'logs');
   rmSync(dir, { recursive: true, force: true });
@@ -212,6 +211,25 @@ function createKafkaBroker(port: number): FaultService {
     gracefulSignal: 'SIGTERM',
     crashSignal: 'SIGKILL',
   });
+}
+
+/**
+ * One more private Kafka broker alone, on ports and in a folder of its own (under .stack/faults/),
+ * so a test can pause or kill it while another file's private stack runs. The caller stops it.
+ */
+export async function startPrivateKafka(options: { port: number; name: string }): Promise<{ service: FaultService; url: string; remove(): Promise<void> }> {
+  await requireFreePorts([options.port, options.port + 1]);
+  const dir = join(FAULTS_DIR, options.name);
+  const service = createKafkaBroker(options.port, dir);
+  await service.start();
+  return {
+    service,
+    url: `127.0.0.1:${options.port}`,
+    async remove() {
+      await service.stop().catch(() => service.stop('crash'));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Creates the three private services with fresh data and starts them. */

@@ -156,7 +156,12 @@ describe('bearer token on /api routes', () => {
 
 describe('auth rate limit', () => {
   it('should answer 429 with Retry-After past the per-email limit', async () => {
-    const limited = await startTestApp(isolation, { env: { AUTH_RATE_LIMIT_PER_MINUTE: '3', MIGRATE_ON_START: 'false' }, listen: false });
+    // Windows are shared through Redis by every instance with the same key prefix: this one needs
+    // its own, or the logins of the other tests here would count against its limit of 3.
+    const limited = await startTestApp(isolation, {
+      env: { AUTH_RATE_LIMIT_PER_MINUTE: '3', MIGRATE_ON_START: 'false', REDIS_KEY_PREFIX: `${isolation.env.REDIS_KEY_PREFIX}limited:` },
+      listen: false,
+    });
     try {
       const attempt = () =>
         limited.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'victim@example.com', password: 'guess guess' } });

@@ -39,3 +39,13 @@ describe('sliding window limiter', () => {
     expect(limiter.size()).toBe(1);
   });
 });
+
+describe('sliding window limiter count', () => {
+  it('should count only the events inside the window that ends now', () => {
+    const limiter = createSlidingWindowLimiter({ limit: 5, windowMs: 1000 });
+    for (const at of [0, 100, 200]) limiter.tryAcquire('u', at);
+    expect(limiter.count('u', 500)).toBe(3);
+    expect(limiter.count('u', 1050)).toBe(2);
+    expect(limiter.count('nobody', 0)).toBe(0);
+  });
+});
