@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, forbidden } from '../errors.js';
+import { idSchema } from '../ids.js';
 import type { Producer } from '../kafka/kafka-client.js';
 import type { Logger } from '../logger.js';
 import type { MembershipCache } from '../realtime/membership-cache.js';
@@ -8,7 +9,7 @@ import type { SlidingWindowLimiter } from '../realtime/rate-limiter.js';
 import { contentSchema, encodeChatMessage, messageTypes, type ChatMessage } from './chat-message.js';
 
 export const sendBodySchema = z.object({
-  roomId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  roomId: idSchema,
   content: contentSchema,
   type: z.enum(messageTypes).default('TEXT'),
   messageKey: z.uuid().optional(),

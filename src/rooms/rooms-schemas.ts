@@ -1,27 +1,18 @@
 import { z } from 'zod';
 import { isStorableText, STORABLE_TEXT_MESSAGE } from '../db/storable-text.js';
+import { idParamSchema, idSchema } from '../ids.js';
 
-/**
- * An id as it arrives in a path or query string. Plain decimal only: `Number()` would happily
- * read '1e3', '0x10' or ' 1', so the digits are checked before converting.
- */
-export const idString = z
-  .string()
-  .regex(/^[1-9]\d{0,15}$/, 'must be a positive integer')
-  .transform(Number)
-  .pipe(z.number().int().max(Number.MAX_SAFE_INTEGER, 'must be a positive integer'));
-
-export const roomIdParamsSchema = z.object({ roomId: idString });
+export const roomIdParamsSchema = z.object({ roomId: idParamSchema });
 
 export const roomTypeSchema = z.enum(['DIRECT', 'GROUP']);
 
 export const directRoomBodySchema = z.object({
-  targetUserId: z.number().int().positive(),
+  targetUserId: idSchema,
 });
 
 export const groupRoomBodySchema = z.object({
   name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(isStorableText, STORABLE_TEXT_MESSAGE),
-  memberIds: z.array(z.number().int().positive()),
+  memberIds: z.array(idSchema),
 });
 
 export const memberSchema = z.object({

@@ -1,0 +1,124 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { Agent, request as httpRequest } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, expectError, signup, type SignedUpUser } from '../helpers/http.js';
+import { uniqueSuffix } from '../helpers/services.js';
+import { connectStomp, type TestStompClient } from '../helpers/stomp.js';
+import { cleanupTestEnv, startTestApp, testEnv, type TestApp } from '../helpers/test-app.js';
+import { waitFor } from '../helpers/wait.js';
+
+/**
+ * Issue 16: clients, scripts and manifests written for the Spring version work unchanged. The
+ * Spring guide's own STOMP.js 2.x snippet runs in Chromium in tests/e2e/spring-client.test.ts;
+ * the deployment variables are proven on a real process in tests/integration/spring-environment.test.ts.
+ */
+
+const isolation = testEnv({ AUTH_RATE_LIMIT_PER_MINUTE: '1000', RATE_LIMIT_MESSAGES_PER_SECOND: '1000' });
+let t: TestApp;
+let alice: SignedUpUser;
+let bob: SignedUpUser;
+let carol: SignedUpUser;
+let roomId: number;
+const clients: TestStompClient[] = [];
+
+beforeAll(async () => {
+  t = await startTestApp(isolation);
+  [alice, bob, carol] = await Promise.all([signup(t.app), signup(t.app), signup(t.app)]);
+  const room = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: bob.userId } });
+  expect(room.statusCode, room.body).toBe(201);
+  roomId = room.json().roomId;
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+});
+afterAll(async () => {
+  await t?.close();
+  await cleanupTestEnv(isolation, t?.app);
+});
+
+async function stomp(user: SignedUpUser): Promise<TestStompClient> {
+  const client = await connectStomp(t.baseUrl, user.token);
+  clients.push(client);
+  return client;
+}
+
+const topicOf = (room: number) => `/topic/room.${room}`;
+const eventsOf = (room: number) => `/topic/room.${room}.events`;
+
+/** Sends over STOMP and waits until the message is stored; returns its id. */
+async function sendStored(client: TestStompClient, body: object): Promise<number> {
+  const key = (await client.sendWithReceipt('/app/chat.send', body))['message-key']!;
+  return waitFor(async () => (await t.app.deps.database.sql<{ id: number }[]>`select id from messages where message_key = ${key}`)[0]?.id, {
+    timeoutMs: 15_000,
+    what: `message ${key} stored`,
+  });
+}
+
+describe('ids as strings of decimal digits', () => {
+  const oddIds: unknown[] = ['1e3', '0x1', ' 1', '1 ', '', '01', '+1', '-1', '0', '1.0', '9007199254740992', '١', -1, 0, 1.5, 2 ** 53, null, true];
+
+  it('should accept {"roomId":"N"} in a SEND and deliver the message with a numeric roomId', async () => {
+    const a = await stomp(alice);
+    await a.subscribe(topicOf(roomId));
+    const content = `string id ${uniqueSuffix()}`;
+    const id = await sendStored(a, { roomId: String(roomId), content });
+    await waitFor(() => a.bodies<{ content: string }>(topicOf(roomId)).some((message) => message.content === content), { what: 'the message live' });
+    expect(a.bodies<{ content: string; roomId: unknown }>(topicOf(roomId)).find((message) => message.content === content)!.roomId).toBe(roomId);
+
+    const b = await stomp(bob);
+    await b.subscribe(eventsOf(roomId));
+    await b.sendWithReceipt('/app/chat.read', { roomId: String(roomId), lastReadMessageId: String(id) });
+    await waitFor(() => b.bodies<{ lastReadMessageId: number }>(eventsOf(roomId)).some((event) => event.lastReadMessageId === id), {
+      timeoutMs: 15_000,
+      what: 'the READ event',
+    });
+  });
+
+  it('should refuse odd id strings and non-ids in a SEND body with a VALIDATION error naming roomId', async () => {
+    const a = await stomp(alice);
+    await a.subscribe('/user/queue/errors');
+    for (const odd of oddIds) {
+      await expect(a.sendWithReceipt('/app/chat.send', { roomId: odd, content: 'odd' }), JSON.stringify(odd)).rejects.toThrow(/roomId: must be a positive integer/);
+      expect(JSON.parse(a.received('/user/queue/errors').at(-1)!.body)).toMatchObject({ code: 'VALIDATION' });
+    }
+    expect(a.client.connected).toBe(true);
+  });
+
+  it('should accept {"targetUserId":"N"}, memberIds and lastReadMessageId as strings over REST', async () => {
+    const dave = await signup(t.app);
+    const direct = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(dave.token), payload: { targetUserId: String(alice.userId) } });
+    expect(direct.statusCode, direct.body).toBe(201);
+    const again = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: `${dave.userId}` } });
+    expect(again.statusCode, again.body).toBe(200);
+    expect(again.json().roomId).toBe(direct.json().roomId);
+
+    const group = await t.app.inject({
+      method: 'POST',
+      url: '/api/rooms/group',
+      headers: bearer(dave.token),
+      payload: { name: 'strings', memberIds: [String(alice.userId), bob.userId] },
+    });
+    expect(group.statusCode, group.body).toBe(201);
+    expect(group.json().members.map((member: { userId: number }) => member.userId).sort((x: number, y: number) => x - y)).toEqual(
+      [alice.userId, bob.userId, dave.userId].sort((x, y) => x - y),
+    );
+
+    const id = await sendStored(await stomp(alice), { roomId: direct.json().roomId, content: 'read me' });
+    const read = await t.app.inject({ method: 'POST', url: `/api/rooms/${direct.json().roomId}/read`, headers: bearer(dave.token), payload: { lastReadMessageId: String(id) } });
+    expect(read.statusCode, read.body).toBe(202);
+    expect(read.json()).toMatchObject({ lastReadMessageId: id });
+  });
+
+  it('should answer 400 naming the field for odd id strings and non-ids over REST', async () => {
+    for (const odd of oddIds) {
+      const direct = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: odd } });
+      expect(expectError(direct, 400).message, JSON.stringify(odd)).toMatch(/targetUserId/);
+      const group = await t.app.inject({ method: 'POST', url: '/api/rooms/group', headers: bearer(alice.token), payload: { name: 'odd', memberIds: [odd] } });
+      expect(expectError(group, 400).message, JSON.stringify(odd)).toMatch(/memberIds/);
+      const read = await t.app.inject({ method: 'POST', url: `/api/rooms/${roomId}/read`, headers: bearer(alice.token), payload: { lastReadMessageId: odd } });
+      expect(expectError(read, 400).message, JSON.stringify(odd)).toMatch(/lastReadMessageId/);
+    }
+  });
+});
