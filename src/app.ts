@@ -161,8 +161,12 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
       onClosed: (session) => presence.closed(session),
     },
   });
-  const pipeline = createMessagePipeline(deps, { deliver: realtime.deliverRoomMessage, hooks: { ...metrics.pipeline, afterStore: unread.afterStore } });
-  realtime.setFanIn(pipeline.fanIn);
+  const pipeline = createMessagePipeline(deps, {
+    deliver: realtime.deliverRoomMessage,
+    deliverEvent: realtime.deliverRoomEvent,
+    hooks: { ...metrics.pipeline, afterStore: unread.afterStore },
+  });
+  realtime.setFanIn(pipeline.fanIn, pipeline.eventsFanIn);
   const consumerViews = () => [
     ...pipeline.runners.map((runner) => ({ groupId: runner.groupId, topic: deps.topics.messages, assignment: runner.assignment })),
     { groupId: receipts.runner.groupId, topic: deps.topics.readReceipts, assignment: receipts.runner.assignment },

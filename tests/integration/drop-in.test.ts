@@ -56,6 +56,60 @@ async function sendStored(client: TestStompClient, body: object): Promise<number
   });
 }
 
+describe('room events on /topic/room.{roomId}.events', () => {
+  it('should deliver READ events there, with an event header and a typed body, while /topic/room.{roomId} carries chat messages only', async () => {
+    const a = await stomp(alice);
+    const b = await stomp(bob);
+    await a.subscribe(topicOf(roomId));
+    await a.subscribe(eventsOf(roomId));
+    const first = await sendStored(b, { roomId, content: 'one' });
+    const second = await sendStored(b, { roomId, content: 'two' });
+
+    const accepted = await t.app.inject({ method: 'POST', url: `/api/rooms/${roomId}/read`, headers: bearer(alice.token), payload: { lastReadMessageId: first } });
+    expect(accepted.statusCode, accepted.body).toBe(202);
+    await a.sendWithReceipt('/app/chat.read', { roomId, lastReadMessageId: second });
+    await waitFor(() => a.received(eventsOf(roomId)).length === 2, { timeoutMs: 15_000, what: 'two READ events' });
+
+    for (const [index, event] of a.received(eventsOf(roomId)).entries()) {
+      expect(event.headers).toMatchObject({ destination: eventsOf(roomId), event: 'READ', 'content-type': 'application/json' });
+      expect(JSON.parse(event.body)).toEqual({
+        type: 'READ',
+        roomId,
+        userId: alice.userId,
+        lastReadMessageId: [first, second][index],
+        unreadCount: 1 - index,
+        timestamp: expect.any(Number),
+      });
+    }
+    // Every MESSAGE on the room topic is a chat message, as a client written for the Spring version assumes.
+    const room = a.received(topicOf(roomId));
+    expect(room.map((message) => JSON.parse(message.body).content)).toEqual(['one', 'two']);
+    expect(room.every((message) => message.headers.event === undefined && JSON.parse(message.body).messageKey)).toBe(true);
+  });
+
+  it("should refuse a non-member's SUBSCRIBE to a room's events with ERROR and a policy close, as for the room itself", async () => {
+    for (const destination of [eventsOf(roomId), topicOf(roomId)]) {
+      const outsider = await stomp(carol);
+      await expect(outsider.subscribe(destination)).rejects.toThrow(`not a member of room ${roomId}`);
+      await waitFor(() => outsider.closes.length > 0, { what: 'the close' });
+      expect(outsider.closes[0]!.code).toBe(1008);
+      expect(t.app.realtime.registry.subscriberCount(destination)).toBe(0);
+    }
+  });
+
+  it('should subscribe the instance to the Redis events channel of a room only while someone there listens to its events', async () => {
+    const { eventsFanIn, fanIn } = t.app.pipeline;
+    const a = await stomp(alice);
+    await a.subscribe(topicOf(roomId));
+    expect(fanIn.channels()).toContain(roomId);
+    expect(eventsFanIn.channels()).not.toContain(roomId);
+    await a.subscribe(eventsOf(roomId));
+    expect(eventsFanIn.channels()).toContain(roomId);
+    await a.close();
+    await waitFor(() => !eventsFanIn.channels().includes(roomId), { what: 'the events channel left' });
+  });
+});
+
 describe('ids as strings of decimal digits', () => {
   const oddIds: unknown[] = ['1e3', '0x1', ' 1', '1 ', '', '01', '+1', '-1', '0', '1.0', '9007199254740992', '١', -1, 0, 1.5, 2 ** 53, null, true];
 
