@@ -176,3 +176,95 @@ describe('ids as strings of decimal digits', () => {
     }
   });
 });
+
+describe('requests that offer an upgrade other than a WebSocket handshake on /ws', () => {
+  /** What Java's java.net.http.HttpClient adds to its first request over plain HTTP. */
+  const H2C_OFFER = { connection: 'Upgrade, HTTP2-Settings', upgrade: 'h2c', 'http2-settings': 'AAEAAEAAAAIAAAABAAMAAABkAAQBAAAAAAUAAEAA' };
+
+  interface Answer {
+    status: number;
+    contentType: string;
+    body: string;
+    socket: unknown;
+  }
+
+  /** A real HTTP/1.1 request over a socket (inject would not go through Node's upgrade path). */
+  function send(method: string, path: string, options: { headers?: Record<string, string>; body?: string; agent?: Agent } = {}): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const url = new URL(path, t.baseUrl);
+      const headers: Record<string, string> = { ...options.headers };
+      if (options.body !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = String(Buffer.byteLength(options.body));
+      }
+      const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers, agent: options.agent ?? false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString(), socket: res.socket }),
+        );
+        res.on('error', reject);
+      });
+      req.on('upgrade', () => reject(new Error(`${method} ${path}: the server switched protocols`)));
+      req.on('error', reject);
+      req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${path}: no answer within 10 s`)));
+      req.end(options.body);
+    });
+  }
+
+  it('should sign up with 201 when the POST offers h2c as Java\'s HttpClient does', async () => {
+    const email = `java_${uniqueSuffix()}@example.com`;
+    const answer = await send('POST', '/api/auth/signup', {
+      headers: H2C_OFFER,
+      body: JSON.stringify({ email, password: 'correct horse battery', nickname: 'duke' }),
+    });
+    expect(answer.status, answer.body).toBe(201);
+    expect(JSON.parse(answer.body)).toMatchObject({ email, nickname: 'duke', token: expect.stringMatching(/^ey/) });
+  });
+
+  it('should answer every REST route of the OpenAPI document the same with and without the h2c offer', async () => {
+    const paths = (t.app.swagger() as { paths: Record<string, Record<string, unknown>> }).paths;
+    const walked: string[] = [];
+    for (const [template, operations] of Object.entries(paths)) {
+      const path = template.replaceAll('{roomId}', String(roomId)).replace(/\{[^}]+\}/g, String(alice.userId));
+      for (const method of Object.keys(operations).map((name) => name.toUpperCase())) {
+        const withBody = ['POST', 'PUT', 'PATCH'].includes(method);
+        const options = { headers: bearer(alice.token), body: withBody ? '{}' : undefined };
+        const plain = await send(method, path, options);
+        const offered = await send(method, path, { ...options, headers: { ...options.headers, ...H2C_OFFER } });
+        const what = `${method} ${template}`;
+        expect(offered.status, `${what}: ${offered.body}`).toBe(plain.status);
+        expect(offered.contentType, what).toBe(plain.contentType);
+        // The same validation message proves the body was read, not cut off at the headers.
+        if (plain.status >= 400 && plain.contentType.startsWith('application/json')) expect(JSON.parse(offered.body).message, what).toBe(JSON.parse(plain.body).message);
+        walked.push(what);
+      }
+    }
+    expect(walked).toEqual(expect.arrayContaining(['POST /api/auth/signup', 'POST /api/auth/login', 'POST /api/rooms/direct', 'POST /api/rooms/{roomId}/read', 'GET /actuator/health']));
+  });
+
+  it('should keep serving a keep-alive connection after a request that offered h2c', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await send('POST', '/api/auth/login', { agent, headers: H2C_OFFER, body: JSON.stringify({ email: alice.email, password: 'correct horse battery' }) });
+      expect(first.status, first.body).toBe(200);
+      const second = await send('GET', '/api/users/me', { agent, headers: bearer(alice.token) });
+      expect(second.status, second.body).toBe(200);
+      expect(second.socket).toBe(first.socket);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  it.skipIf(java.status !== 0)("should sign up with 201 from a real java.net.http.HttpClient with its defaults (HTTP/2 offered, HTTP/1.1 answered)", async () => {
+    const program = fileURLToPath(new URL('../fixtures/java/JavaSignup.java', import.meta.url));
+    const email = `duke_${uniqueSuffix()}@example.com`;
+    // Asynchronously: the server answering it runs in this process.
+    const { stdout } = await promisify(execFile)('java', [program, `${t.baseUrl}/api/auth/signup`, email], { encoding: 'utf8', timeout: 60_000 });
+    const [status, version, body] = stdout.split('\n');
+    expect(status).toBe('201');
+    expect(version).toBe('HTTP_1_1');
+    expect(JSON.parse(body!)).toMatchObject({ email, nickname: 'duke' });
+  }, 90_000);
+});
