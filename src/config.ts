@@ -23,6 +23,8 @@ export const configSchema = z.object({
   AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(30),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore only').default(''),
   KAFKA_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
+  /** How often the topics are checked, to create them again if the broker lost them. */
+  KAFKA_TOPIC_CHECK_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   REDIS_KEY_PREFIX: z.string().default(''),
   CORS_ORIGINS: csv.default([]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,5 +1,6 @@
 import type { AppDeps } from '../app.js';
-import { createConsumerRunner, type ConsumedRecord, type ConsumerRunner } from '../kafka/consumer-runner.js';
+import type { ConsumedRecord } from '../kafka/consumer-runner.js';
+import { createRenewableRunner, type RenewableRunner } from '../kafka/renewable-runner.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { createRedis } from '../redis/redis-client.js';
 import { createPublishGate } from '../redis/publish-gate.js';
@@ -48,8 +49,8 @@ export function createMessagePipeline(
 
   const persistenceGroup = group('chat-persistence');
   const broadcastGroup = group('chat-broadcast');
-  const runners: ConsumerRunner[] = [
-    createConsumerRunner({
+  const runners: RenewableRunner[] = [
+    createRenewableRunner({
       ...common,
       ...hookFor(persistenceGroup),
       groupId: persistenceGroup,
@@ -57,7 +58,7 @@ export function createMessagePipeline(
       concurrency: 2,
       maxBatchSize: 500,
     }),
-    createConsumerRunner({
+    createRenewableRunner({
       ...common,
       ...hookFor(broadcastGroup),
       groupId: broadcastGroup,

@@ -1,5 +1,6 @@
 import type { AppDeps } from '../app.js';
-import { createConsumerRunner, type ConsumedRecord } from '../kafka/consumer-runner.js';
+import type { ConsumedRecord } from '../kafka/consumer-runner.js';
+import { createRenewableRunner } from '../kafka/renewable-runner.js';
 import { parseJsonBody } from '../messages/message-publisher.js';
 import type { UnreadCache } from '../unread/unread-cache.js';
 import { createReceiptsHandler } from './receipts-consumer.js';
@@ -20,7 +21,7 @@ export function createReadReceipts(deps: AppDeps, options: { unread: UnreadCache
   const { config, log } = deps;
   const repository = createReceiptsRepository(deps.database.sql);
   const service = createReceiptsService({ repository, producer: deps.producer, topic: deps.topics.readReceipts, log });
-  const runner = createConsumerRunner({
+  const runner = createRenewableRunner({
     kafka: deps.kafka,
     producer: deps.producer,
     groupId: `${config.KAFKA_GROUP_PREFIX}chat-read-receipts`,

@@ -51,11 +51,24 @@ export interface FaultService {
 
 export interface PrivateStack {
   urls: { database: (name: string) => string; redis: string; kafka: string };
+  ports: { postgres: number; redis: number; kafka: number };
   postgres: FaultService;
   redis: FaultService;
   kafka: FaultService;
+  /**
+   * Replaces the Kafka broker by an empty one on the same address, as a developer who wipes the
+   * local stack does: the old one is killed, its data removed, a new cluster formatted and started.
+   */
+  replaceKafka(): Promise<void>;
   /** Stops every service and removes its data. */
   stop(): Promise<void>;
+}
+
+export interface PrivateStackOptions {
+  /** Defaults to FAULT_PORTS; another set lets a second stack run beside the outage tests' one. */
+  ports?: { postgres: number; redis: number; kafka: number };
+  /** The folder under .stack/ for its data; default `faults`. */
+  name?: string;
 }
 
 /** Live children and the signal that ends each at once without orphaning its own children. */
@@ -209,8 +222,8 @@ function chownTree(dir: string, owner: { uid?: number; gid?: number }): void {
  * who may not be able to traverse the checkout's parents (a clone under `mktemp -d` is 0700), so
  * its folder is then a fresh one under the system temp dir, which everyone can traverse.
  */
-function postgresDir(owner: { uid?: number }): string {
-  if (owner.uid === undefined) return join(FAULTS_DIR, 'pg');
+function postgresDir(owner: { uid?: number }, dataDir: string): string {
+  if (owner.uid === undefined) return join(dataDir, 'pg');
   return mkdtempSync(join(tmpdir(), 'chat-faults-pg-'));
 }
 
@@ -288,8 +301,7 @@ function redisPing(port: number): Promise<boolean> {
   });
 }
 
-function createRedisServer(port: number): FaultService {
-  const dir = join(FAULTS_DIR, 'redis');
+function createRedisServer(port: number, dir: string): FaultService {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   return managedProcess({
@@ -362,8 +374,7 @@ function kafkaClusterId(): string {
   }
 }
 
-function createKafkaBroker(port: number): FaultService {
-  const dir = join(FAULTS_DIR, 'kafka');
+function createKafkaBroker(port: number, dir: string): FaultService {
   const data = join(dir, 'data');
   const logs = join(dir, 'logs');
   rmSync(dir, { recursive: true, force: true });
@@ -393,32 +404,42 @@ function createKafkaBroker(port: number): FaultService {
 }
 
 /** Creates the three private services with fresh data and starts them. */
-export async function startPrivateStack(): Promise<PrivateStack> {
-  await requireFreePorts([FAULT_PORTS.postgres, FAULT_PORTS.redis, FAULT_PORTS.kafka, FAULT_PORTS.kafka + 1]);
-  mkdirSync(FAULTS_DIR, { recursive: true });
-  const pgDir = postgresDir(postgresOsUser());
-  const pg = createPostgres(FAULT_PORTS.postgres, pgDir);
-  const redis = createRedisServer(FAULT_PORTS.redis);
-  const kafka = createKafkaBroker(FAULT_PORTS.kafka);
-  const services = [pg, redis, kafka];
+export async function startPrivateStack(options: PrivateStackOptions = {}): Promise<PrivateStack> {
+  const ports = options.ports ?? FAULT_PORTS;
+  const dataDir = options.name ? join(ROOT, '.stack', options.name) : FAULTS_DIR;
+  await requireFreePorts([ports.postgres, ports.redis, ports.kafka, ports.kafka + 1]);
+  mkdirSync(dataDir, { recursive: true });
+  const pgDir = postgresDir(postgresOsUser(), dataDir);
+  const pg = createPostgres(ports.postgres, pgDir);
+  const redis = createRedisServer(ports.redis, join(dataDir, 'redis'));
+  let kafka = createKafkaBroker(ports.kafka, join(dataDir, 'kafka'));
+  const services = () => [pg, redis, kafka];
   try {
-    await Promise.all(services.map((service) => service.start()));
+    await Promise.all(services().map((service) => service.start()));
   } catch (error) {
-    await Promise.all(services.map((service) => service.stop('crash').catch(() => {})));
+    await Promise.all(services().map((service) => service.stop('crash').catch(() => {})));
     throw error;
   }
   return {
     urls: {
-      database: (name) => `postgres://postgres@127.0.0.1:${FAULT_PORTS.postgres}/${name}`,
-      redis: `redis://127.0.0.1:${FAULT_PORTS.redis}`,
-      kafka: `127.0.0.1:${FAULT_PORTS.kafka}`,
+      database: (name) => `postgres://postgres@127.0.0.1:${ports.postgres}/${name}`,
+      redis: `redis://127.0.0.1:${ports.redis}`,
+      kafka: `127.0.0.1:${ports.kafka}`,
     },
+    ports,
     postgres: pg,
     redis,
-    kafka,
+    get kafka() {
+      return kafka;
+    },
+    async replaceKafka() {
+      await kafka.stop('crash');
+      kafka = createKafkaBroker(ports.kafka, join(dataDir, 'kafka'));
+      await kafka.start();
+    },
     async stop() {
-      await Promise.all(services.map((service) => service.stop().catch(() => service.stop('crash'))));
-      for (const dir of [pgDir, join(FAULTS_DIR, 'redis'), join(FAULTS_DIR, 'kafka')]) rmSync(dir, { recursive: true, force: true });
+      await Promise.all(services().map((service) => service.stop().catch(() => service.stop('crash'))));
+      for (const dir of [pgDir, join(dataDir, 'redis'), join(dataDir, 'kafka')]) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
