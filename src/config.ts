@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { applySpringVariables } from './config-spring.js';
 
 /** A comma-separated list, trimmed, empties dropped. */
 const csv = z
@@ -58,13 +59,16 @@ export class ConfigError extends Error {
 
 /**
  * The only place that reads the environment. Every failing variable is reported at once,
- * so an operator fixes a deployment in one round rather than one variable per restart.
+ * so an operator fixes a deployment in one round rather than one variable per restart. The
+ * Spring version's variables (DB_HOST, REDIS_HOST, KAFKA_BOOTSTRAP_SERVERS…) stand in for unset URLs.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const result = configSchema.safeParse(present);
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
+  const spring = applySpringVariables(present);
+  const result = configSchema.safeParse(spring.env);
+  if (!result.success || spring.issues.length > 0) {
+    const schemaIssues = result.success ? [] : result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new ConfigError([...spring.issues, ...schemaIssues]);
   }
   return result.data;
 }
