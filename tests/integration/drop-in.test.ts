@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -15,7 +16,9 @@ import { waitFor } from '../helpers/wait.js';
  * the deployment variables are proven on a real process in tests/integration/spring-environment.test.ts.
  */
 
-const isolation = testEnv({ AUTH_RATE_LIMIT_PER_MINUTE: '1000', RATE_LIMIT_MESSAGES_PER_SECOND: '1000' });
+/** The secret the Spring version shipped in its application.yml: 70 bytes, so jjwt signed with HS512. */
+const SPRING_JWT_SECRET = 'realtime-chat-jwt-secret-key-must-be-at-least-256-bits-long-for-hs256';
+const isolation = testEnv({ AUTH_RATE_LIMIT_PER_MINUTE: '1000', RATE_LIMIT_MESSAGES_PER_SECOND: '1000', JWT_SECRET: SPRING_JWT_SECRET });
 let t: TestApp;
 let alice: SignedUpUser;
 let bob: SignedUpUser;
@@ -55,6 +58,34 @@ async function sendStored(client: TestStompClient, body: object): Promise<number
     what: `message ${key} stored`,
   });
 }
+
+describe('tokens the Spring version issued', () => {
+  /** What jjwt's Jwts.builder().subject(id).claim("email", …).issuedAt(…).expiration(…).signWith(key) produces. */
+  function springToken(user: SignedUpUser, alg: 'HS256' | 'HS384' | 'HS512' | 'none'): string {
+    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    const signingInput = `${encode({ alg })}.${encode({ sub: String(user.userId), email: user.email, iat: now, exp: now + 86_400 })}`;
+    if (alg === 'none') return `${signingInput}.`;
+    const hash = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }[alg];
+    return `${signingInput}.${createHmac(hash, SPRING_JWT_SECRET).update(signingInput).digest('base64url')}`;
+  }
+
+  it('should accept them over REST and STOMP when JWT_SECRET is kept, whichever HMAC jjwt chose for the key', async () => {
+    for (const alg of ['HS256', 'HS384', 'HS512'] as const) {
+      const token = springToken(alice, alg);
+      const me = await t.app.inject({ method: 'GET', url: '/api/users/me', headers: bearer(token) });
+      expect(me.statusCode, `${alg}: ${me.body}`).toBe(200);
+      expect(me.json().id).toBe(alice.userId);
+    }
+    const client = await connectStomp(t.baseUrl, springToken(alice, 'HS512'));
+    clients.push(client);
+    await client.subscribe(topicOf(roomId));
+  });
+
+  it('should still refuse an unsigned one', async () => {
+    expectError(await t.app.inject({ method: 'GET', url: '/api/users/me', headers: bearer(springToken(alice, 'none')) }), 401);
+  });
+});
 
 describe('room events on /topic/room.{roomId}.events', () => {
   it('should deliver READ events there, with an event header and a typed body, while /topic/room.{roomId} carries chat messages only', async () => {
