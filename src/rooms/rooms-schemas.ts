@@ -20,14 +20,22 @@ export const memberSchema = z.object({
   nickname: z.string(),
 });
 
+/** A member in a room's own view: also their unread count there, as the Spring version's MemberInfo. */
+export const roomMemberSchema = memberSchema.extend({ unreadCount: z.number().int() });
+
+/**
+ * Rooms carry their id twice: `roomId` (this service's name) and `id` (the Spring version's
+ * ChatRoomResponse and ChatRoomListResponse), so clients written for either read it.
+ */
 export const roomSchema = z.object({
+  id: z.number().int(),
   roomId: z.number().int(),
   /** The group's name, or for a DIRECT room the other user's nickname. */
   name: z.string().nullable(),
   type: roomTypeSchema,
   createdBy: z.number().int().nullable(),
   createdAt: z.date(),
-  members: z.array(memberSchema),
+  members: z.array(roomMemberSchema),
 });
 
 export const lastMessageSchema = z.object({
@@ -39,9 +47,11 @@ export const lastMessageSchema = z.object({
 });
 
 export const roomSummarySchema = z.object({
+  id: z.number().int(),
   roomId: z.number().int(),
   name: z.string().nullable(),
   type: roomTypeSchema,
+  createdAt: z.date(),
   memberCount: z.number().int(),
   /** Only for DIRECT rooms, where the two members are what a client shows. */
   members: z.array(memberSchema).optional(),
@@ -49,9 +59,11 @@ export const roomSummarySchema = z.object({
   unreadCount: z.number().int(),
 });
 
-export const roomListSchema = z.object({ rooms: z.array(roomSummarySchema) });
+/** A bare array, as the Spring version's List<ChatRoomListResponse>: its clients do `rooms.map(…)`. */
+export const roomListSchema = z.array(roomSummarySchema);
 
 export type Member = z.infer<typeof memberSchema>;
+export type RoomMember = z.infer<typeof roomMemberSchema>;
 export type Room = z.infer<typeof roomSchema>;
 export type RoomSummary = z.infer<typeof roomSummarySchema>;
 export type RoomType = z.infer<typeof roomTypeSchema>;

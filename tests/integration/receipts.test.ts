@@ -64,7 +64,7 @@ async function member(roomId: number, user: SignedUpUser) {
 async function listedUnread(user: SignedUpUser, roomId: number): Promise<number> {
   const response = await t.app.inject({ method: 'GET', url: '/api/rooms', headers: bearer(user.token) });
   expect(response.statusCode, response.body).toBe(200);
-  const room = (response.json().rooms as { roomId: number; unreadCount: number }[]).find((candidate) => candidate.roomId === roomId);
+  const room = (response.json() as { roomId: number; unreadCount: number }[]).find((candidate) => candidate.roomId === roomId);
   return room!.unreadCount;
 }
 
