@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema } from '../ids.js';
+import { recordTimestampSchema } from '../kafka/record-json.js';
 
 /**
  * A client names what it has read by id (it loaded history) or by key (it only saw the message
@@ -40,7 +41,7 @@ export const readReceiptRecordSchema = z.object({
   userId: z.number().int().positive(),
   lastReadMessageId: z.number().int().positive().optional(),
   lastReadMessageKey: z.uuid().optional(),
-  timestamp: z.iso.datetime({ offset: true }),
+  timestamp: recordTimestampSchema,
 });
 
 export type ReadReceiptRecord = z.infer<typeof readReceiptRecordSchema>;

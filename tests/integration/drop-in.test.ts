@@ -1,10 +1,11 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, expectError, signup, type SignedUpUser } from '../helpers/http.js';
+import { rawProducer } from '../helpers/kafka.js';
 import { uniqueSuffix } from '../helpers/services.js';
 import { connectStomp, type TestStompClient } from '../helpers/stomp.js';
 import { cleanupTestEnv, startTestApp, testEnv, type TestApp } from '../helpers/test-app.js';
@@ -138,6 +139,44 @@ describe('room events on /topic/room.{roomId}.events', () => {
     expect(eventsFanIn.channels()).toContain(roomId);
     await a.close();
     await waitFor(() => !eventsFanIn.channels().includes(roomId), { what: 'the events channel left' });
+  });
+});
+
+describe('records the Spring version left on the topics', () => {
+  it('should store and deliver its chat messages and apply its read receipts, LocalDateTime arrays and __TypeId__ headers included', async () => {
+    const b = await stomp(bob);
+    await b.subscribe(topicOf(roomId));
+    const producer = await rawProducer();
+    try {
+      // As Spring Kafka's JsonSerializer wrote ChatMessageEvent and ReadReceiptEvent.
+      const messageKey = randomUUID();
+      await producer.send(t.app.deps.topics.messages, {
+        key: String(roomId),
+        value: JSON.stringify({ messageKey, roomId, senderId: alice.userId, senderNickname: alice.nickname, content: 'left by Spring', type: 'TEXT', timestamp: [2026, 2, 8, 12, 34, 56, 123456789] }),
+        headers: { __TypeId__: 'com.realtime.chat.event.ChatMessageEvent' },
+      });
+      await waitFor(() => b.bodies<{ messageKey: string }>(topicOf(roomId)).some((message) => message.messageKey === messageKey), { timeoutMs: 15_000, what: 'the message live' });
+      const [row] = await waitFor(
+        async () => {
+          const rows = await t.app.deps.database.sql<{ id: number; createdAt: string }[]>`select id, created_at::text as "createdAt" from messages where message_key = ${messageKey}`;
+          return rows.length ? rows : undefined;
+        },
+        { timeoutMs: 15_000, what: 'the message stored' },
+      );
+      expect(new Date(row!.createdAt).toISOString()).toBe('2026-02-08T12:34:56.123Z');
+
+      await producer.send(t.app.deps.topics.readReceipts, {
+        key: String(roomId),
+        value: JSON.stringify({ roomId, userId: bob.userId, lastReadMessageId: row!.id, timestamp: '2026-02-08T12:35:00.5' }),
+        headers: { __TypeId__: 'com.realtime.chat.event.ReadReceiptEvent' },
+      });
+      await waitFor(
+        async () => (await t.app.deps.database.sql`select 1 from chat_room_members where room_id = ${roomId} and user_id = ${bob.userId} and last_read_message_id = ${row!.id}`).length === 1,
+        { timeoutMs: 15_000, what: 'the read receipt applied' },
+      );
+    } finally {
+      await producer.close();
+    }
   });
 });
 
