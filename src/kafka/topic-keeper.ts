@@ -19,7 +19,10 @@ export interface TopicKeeperOptions {
   graceMs?: number;
 }
 
-const LOOK_TIMEOUT_MS = 5_000;
+/** Short: the admin client's disconnect() waits for a request in flight, and shutdown disconnects it. */
+const LOOK_TIMEOUT_MS = 2_000;
+/** How long a stop waits for a look in progress (which never renews anything once stopped). */
+const STOP_WAIT_MS = 3_000;
 const DEFAULT_GRACE_MS = 5_000;
 /** Produce errors come in bursts; one look a second answers them all. */
 const NUDGE_INTERVAL_MS = 1_000;
@@ -100,6 +103,7 @@ export function createTopicKeeper(options: TopicKeeperOptions) {
       log.debug({ err: error }, 'kafka topics not looked at: the broker did not answer');
       return;
     }
+    if (stopped) return;
     if (state.replaced.length > 0) {
       log.warn({ topics: state.replaced }, 'kafka topics were created again meanwhile; renewing their consumers');
       await renew(consumersOf(state.replaced));
@@ -168,7 +172,9 @@ export function createTopicKeeper(options: TopicKeeperOptions) {
       stopped = true;
       clearInterval(timer);
       clearTimeout(graceTimer);
-      await looking;
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([looking, new Promise((resolve) => (bound = setTimeout(resolve, STOP_WAIT_MS)))]);
+      clearTimeout(bound);
     },
   };
 }
