@@ -28,17 +28,32 @@ export interface SpringVariables {
   conflicts: string[];
 }
 
-interface UrlParts {
+/** One URL of this service and the Spring variables that describe its parts, with their defaults. */
+interface UrlTarget {
+  own: 'DATABASE_URL' | 'REDIS_URL';
   scheme: string;
-  /** Names of the variables, for the error message. */
-  hostVariable: string;
-  portVariable: string;
-  host: string;
-  port: string;
-  user?: string;
-  password?: string;
+  host: [variable: string, fallback: string];
+  port: [variable: string, fallback: string];
+  user?: [variable: string, fallback: string];
+  password: [variable: string, fallback?: string];
   path?: string;
+  /** What a disagreement is about, for the report. */
+  names: string;
 }
+
+const URL_TARGETS: UrlTarget[] = [
+  {
+    own: 'DATABASE_URL',
+    scheme: 'postgres',
+    host: ['DB_HOST', '127.0.0.1'],
+    port: ['DB_PORT', '5432'],
+    user: ['DB_USERNAME', 'chat'],
+    password: ['DB_PASSWORD', 'chat1234'],
+    path: '/chat',
+    names: 'server or account',
+  },
+  { own: 'REDIS_URL', scheme: 'redis', host: ['REDIS_HOST', '127.0.0.1'], port: ['REDIS_PORT', '6379'], password: ['REDIS_PASSWORD'], names: 'server or password' },
+];
 
 /** Spring variables that are only another name for one of this service's. */
 const RENAMED: [spring: string, own: string][] = [
@@ -52,48 +67,51 @@ const PORT = /^\d{1,5}$/;
 /** Anything a URL would read as more than a host is refused; `new URL` checks the rest. */
 const HOST = /^[^\s/?#@\\]+$/;
 
-const isSet = (env: Env, name: string) => env[name] !== undefined && env[name] !== '';
-const setAmong = (env: Env, names: string[]) => names.filter((name) => isSet(env, name));
+const isSet = (env: Env, name: string | undefined) => name !== undefined && env[name] !== undefined && env[name] !== '';
+const value = (env: Env, [name, fallback]: [string, string?]) => (isSet(env, name) ? env[name]! : fallback);
 
 /** The URL the variables describe (user and password percent-encoded), or undefined after an issue. */
-function buildUrl(parts: UrlParts, issues: string[]): URL | undefined {
-  const port = Number(parts.port);
-  const hostOk = HOST.test(parts.host);
-  if (!hostOk) issues.push(`${parts.hostVariable}: expected a host name or address`);
-  if (!PORT.test(parts.port) || port < 1 || port > 65535) issues.push(`${parts.portVariable}: expected a port number (1-65535)`);
-  if (!hostOk || !PORT.test(parts.port) || port < 1 || port > 65535) return undefined;
+function buildUrl(env: Env, target: UrlTarget, issues: string[]): URL | undefined {
+  const host = value(env, target.host)!;
+  const port = value(env, target.port)!;
+  const hostOk = HOST.test(host);
+  const portOk = PORT.test(port) && Number(port) >= 1 && Number(port) <= 65535;
+  if (!hostOk) issues.push(`${target.host[0]}: expected a host name or address`);
+  if (!portOk) issues.push(`${target.port[0]}: expected a port number (1-65535)`);
+  if (!hostOk || !portOk) return undefined;
   // An IPv6 literal goes in brackets.
-  const host = parts.host.includes(':') && !parts.host.startsWith('[') ? `[${parts.host}]` : parts.host;
+  const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   try {
-    const url = new URL(`${parts.scheme}://${host}:${parts.port}${parts.path ?? ''}`);
-    if (parts.user) url.username = parts.user;
-    if (parts.password) url.password = parts.password;
+    const url = new URL(`${target.scheme}://${urlHost}:${port}${target.path ?? ''}`);
+    const user = target.user && value(env, target.user);
+    const password = value(env, target.password);
+    if (user) url.username = user;
+    if (password) url.password = password;
     return url;
   } catch {
-    issues.push(`${parts.hostVariable}: expected a host name or address`);
+    issues.push(`${target.host[0]}: expected a host name or address`);
     return undefined;
   }
 }
 
-/** Whether `given` differs from `built` in a part that one of the `named` variables sets. */
-function disagrees(given: string, built: URL, named: { host: boolean; port: boolean; user: boolean; password: boolean }): boolean {
+/** Whether `given` differs from `built` in a part that one of the target's variables sets. */
+function disagrees(env: Env, given: string, built: URL, target: UrlTarget): boolean {
   let url: URL;
   try {
     url = new URL(given);
   } catch {
     return false; // The URL itself is invalid: the configuration schema reports that.
   }
-  const defaultPort = built.protocol === 'redis:' ? '6379' : '5432';
   return (
-    (named.host && url.hostname !== built.hostname) ||
-    (named.port && (url.port || defaultPort) !== built.port) ||
-    (named.user && url.username !== built.username) ||
-    (named.password && url.password !== built.password)
+    (isSet(env, target.host[0]) && url.hostname !== built.hostname) ||
+    (isSet(env, target.port[0]) && (url.port || target.port[1]) !== built.port) ||
+    (isSet(env, target.user?.[0]) && url.username !== built.username) ||
+    (isSet(env, target.password[0]) && url.password !== built.password)
   );
 }
 
-const brokerSet = (value: string) =>
-  value
+const brokerSet = (list: string) =>
+  list
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean)
@@ -105,46 +123,15 @@ export function applySpringVariables(input: Env): SpringVariables {
   const issues: string[] = [];
   const conflicts: string[] = [];
 
-  const database = setAmong(input, ['DB_HOST', 'DB_PORT', 'DB_USERNAME', 'DB_PASSWORD']);
-  const databaseUrl =
-    database.length > 0
-      ? buildUrl(
-          {
-            scheme: 'postgres',
-            hostVariable: 'DB_HOST',
-            portVariable: 'DB_PORT',
-            host: input.DB_HOST || '127.0.0.1',
-            port: input.DB_PORT || '5432',
-            user: input.DB_USERNAME || 'chat',
-            password: input.DB_PASSWORD || 'chat1234',
-            path: '/chat',
-          },
-          issues,
-        )
-      : undefined;
-  if (databaseUrl && !isSet(input, 'DATABASE_URL')) env.DATABASE_URL = databaseUrl.href;
-  else if (databaseUrl && disagrees(input.DATABASE_URL!, databaseUrl, named(input, 'DB_HOST', 'DB_PORT', 'DB_USERNAME', 'DB_PASSWORD'))) {
-    conflicts.push(`DATABASE_URL is used; ${database.join(', ')} describe another server or account and are ignored`);
-  }
-
-  const redis = setAmong(input, ['REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD']);
-  const redisUrl =
-    redis.length > 0
-      ? buildUrl(
-          {
-            scheme: 'redis',
-            hostVariable: 'REDIS_HOST',
-            portVariable: 'REDIS_PORT',
-            host: input.REDIS_HOST || '127.0.0.1',
-            port: input.REDIS_PORT || '6379',
-            password: input.REDIS_PASSWORD,
-          },
-          issues,
-        )
-      : undefined;
-  if (redisUrl && !isSet(input, 'REDIS_URL')) env.REDIS_URL = redisUrl.href;
-  else if (redisUrl && disagrees(input.REDIS_URL!, redisUrl, named(input, 'REDIS_HOST', 'REDIS_PORT', undefined, 'REDIS_PASSWORD'))) {
-    conflicts.push(`REDIS_URL is used; ${redis.join(', ')} describe another server or password and are ignored`);
+  for (const target of URL_TARGETS) {
+    const given = [target.host, target.port, target.user, target.password].map((part) => part?.[0]).filter((name) => isSet(input, name));
+    if (given.length === 0) continue;
+    const built = buildUrl(input, target, issues);
+    if (!built) continue;
+    if (!isSet(input, target.own)) env[target.own] = built.href;
+    else if (disagrees(input, input[target.own]!, built, target)) {
+      conflicts.push(`${target.own} is used; ${given.join(', ')} describe another ${target.names} and are ignored`);
+    }
   }
 
   if (isSet(input, 'KAFKA_BOOTSTRAP_SERVERS')) {
@@ -161,8 +148,4 @@ export function applySpringVariables(input: Env): SpringVariables {
   }
 
   return { env, issues, conflicts };
-}
-
-function named(env: Env, host: string, port: string, user: string | undefined, password: string) {
-  return { host: isSet(env, host), port: isSet(env, port), user: user !== undefined && isSet(env, user), password: isSet(env, password) };
 }

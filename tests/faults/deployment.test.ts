@@ -4,11 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topicNames, topicSpecs } from '../../src/kafka/topics.js';
 import { startAppProcess, type AppProcess } from '../helpers/app-process.js';
 import { startPrivateStack, type PrivateStack } from '../helpers/fault-stack.js';
-import { signup } from '../helpers/http.js';
 import { testKafkaAt } from '../helpers/kafka.js';
-import { connectStomp, type TestStompClient } from '../helpers/stomp.js';
+import { expectPipelineResumed, expectTopicsBack, openChatProbe, sendUntilAccepted } from '../helpers/kafka-recovery.js';
+import type { TestStompClient } from '../helpers/stomp.js';
 import { startTestApp, testEnv, TEST_JWT_SECRET, type TestApp } from '../helpers/test-app.js';
-import { waitFor } from '../helpers/wait.js';
 
 /**
  * Deployment against services of its own (a private PostgreSQL, Redis and Kafka on ports of their
@@ -141,62 +140,22 @@ describe('a Kafka broker replaced by an empty one', () => {
     t = await startTestApp(isolation, {
       env: { DATABASE_URL: stack.urls.database(`chat_replaced_${isolation.suffix}`), REDIS_URL: stack.urls.redis, KAFKA_BROKERS: stack.urls.kafka },
     });
-    const [alice, bob] = await Promise.all([signup(t.app), signup(t.app)]);
-    const roomId = (await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: { authorization: `Bearer ${alice.token}` }, payload: { targetUserId: bob.userId } })).json().roomId;
-    const sql = t.app.deps.database.sql;
-    const stored = async (content: string) => (await sql<{ id: number }[]>`select id from messages where room_id = ${roomId} and content = ${content}`)[0]?.id;
-    const a = await connectStomp(t.baseUrl, alice.token, { reconnectDelay: 200 });
-    const b = await connectStomp(t.baseUrl, bob.token);
-    clients.push(a, b);
-    await a.subscribe('/user/queue/errors');
-    await b.subscribe(`/topic/room.${roomId}`);
-    await b.subscribe(`/topic/room.${roomId}.events`);
-    await a.sendWithReceipt('/app/chat.send', { roomId, content: 'before' });
-    await waitFor(() => stored('before'), { timeoutMs: 15_000, what: 'the first message stored' });
+    const probe = await openChatProbe(t, clients);
 
     const replacedAt = Date.now();
     await stack.replaceKafka();
     const brokerBackMs = Date.now() - replacedAt;
-
-    let attempt = 0;
-    let accepted: string | undefined;
-    await waitFor(
-      async () => {
-        attempt += 1;
-        const content = `after ${attempt}`;
-        try {
-          await a.sendWithReceipt('/app/chat.send', { roomId, content });
-          accepted = content;
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      { timeoutMs: 120_000, intervalMs: 500, what: 'a SEND accepted by the new broker' },
-    );
+    const { content, attempts } = await sendUntilAccepted(probe, 120_000);
     const acceptedMs = Date.now() - replacedAt;
-    const id = await waitFor(() => stored(accepted!), { timeoutMs: 60_000, what: 'the message stored' });
-    await waitFor(() => b.bodies<{ content: string }>(`/topic/room.${roomId}`).some((message) => message.content === accepted), {
-      timeoutMs: 60_000,
-      what: 'the message delivered live',
-    });
-    await b.sendWithReceipt('/app/chat.read', { roomId, lastReadMessageId: id });
-    await waitFor(() => b.bodies<{ lastReadMessageId: number }>(`/topic/room.${roomId}.events`).some((event) => event.lastReadMessageId === id), {
-      timeoutMs: 60_000,
-      what: 'the READ event',
-    });
+    await expectPipelineResumed(probe, content);
     console.log(
-      `kafka replaced: new broker serving ${brokerBackMs} ms after the kill; first SEND accepted ${acceptedMs} ms (attempt ${attempt}); ` +
+      `kafka replaced: new broker serving ${brokerBackMs} ms after the kill; first SEND accepted ${acceptedMs} ms (attempt ${attempts}); ` +
         `stored, delivered and read ${Date.now() - replacedAt} ms after the kill`,
     );
     const admin = testKafkaAt(stack.urls.kafka).admin();
     await admin.connect();
     try {
-      const names = topicSpecs(t.app.deps.topics).map((spec) => spec.topic);
-      const metadata = await waitFor(() => admin.fetchTopicMetadata({ topics: names }), { timeoutMs: 15_000, what: 'the topics metadata' });
-      expect(Object.fromEntries(metadata.map((topic) => [topic.name, topic.partitions.length]))).toEqual(
-        Object.fromEntries(topicSpecs(t.app.deps.topics).map((spec) => [spec.topic, spec.numPartitions])),
-      );
+      await expectTopicsBack(admin, t.app.deps.topics);
     } finally {
       await admin.disconnect();
     }
