@@ -21,6 +21,7 @@ import { createKafka, type Admin, type Kafka, type Producer } from './kafka/kafk
 import { withTimeout } from './with-timeout.js';
 import { createProducer } from './kafka/producer.js';
 import { ensureTopics, topicNames, type Topics } from './kafka/topics.js';
+import { createTopicKeeper, isUnknownTopicError, type TopicKeeper } from './kafka/topic-keeper.js';
 import { createLogger, loggerOptions, type Logger } from './logger.js';
 import { createRedis, type RedisClient } from './redis/redis-client.js';
 import { createUsersRepository } from './users/users-repository.js';
@@ -57,6 +58,8 @@ export interface AppDeps {
   kafkaAdmin: Admin;
   producer: Producer;
   topics: Topics;
+  /** Creates the topics again if the broker loses them, and renews their consumers. */
+  topicKeeper: TopicKeeper;
 }
 
 export interface AppOverrides {
@@ -179,8 +182,13 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
       onClosed: (session) => presence.closed(session),
     },
   });
-  const pipeline = createMessagePipeline(deps, { deliver: realtime.deliverRoomMessage, hooks: { ...metrics.pipeline, afterStore: unread.afterStore } });
-  realtime.setFanIn(pipeline.fanIn);
+  const pipeline = createMessagePipeline(deps, {
+    deliver: realtime.deliverRoomMessage,
+    deliverEvent: realtime.deliverRoomEvent,
+    hooks: { ...metrics.pipeline, afterStore: unread.afterStore },
+  });
+  realtime.setFanIn(pipeline.fanIn, pipeline.eventsFanIn);
+  for (const runner of [...pipeline.runners, receipts.runner]) deps.topicKeeper.keep(runner);
   const consumerViews = () => [
     ...pipeline.runners.map((runner) => ({ groupId: runner.groupId, topic: deps.topics.messages, assignment: runner.assignment })),
     { groupId: receipts.runner.groupId, topic: deps.topics.readReceipts, assignment: receipts.runner.assignment },
@@ -201,6 +209,7 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   });
   // Consumers leave their groups before the producer, Redis and the pool they use are closed.
   app.addHook('onClose', async () => {
+    await deps.topicKeeper.stop();
     await Promise.all([pipeline.stop(), receipts.stop()]);
     await presence.stop();
     await unread.close();
@@ -240,7 +249,16 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
   await app.register(receiptsRoutes, { receipts: receipts.service, authenticate });
   await app.register(presenceRoutes, { repository: presenceRepository, onlineAmong: presence.onlineAmong, authenticate });
 
-  await startPipeline({ start: async () => void (await Promise.all([pipeline.start(), receipts.start(), presence.start()])) }, log, waitForDependencies);
+  await startPipeline(
+    {
+      start: async () => {
+        await Promise.all([pipeline.start(), receipts.start(), presence.start()]);
+        await deps.topicKeeper.start();
+      },
+    },
+    log,
+    waitForDependencies,
+  );
   return app;
 }
 
@@ -280,8 +298,9 @@ async function createDeps(config: AppConfig, log: Logger, overrides: AppOverride
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `chat-${config.INSTANCE_ID}`, log });
   const kafkaAdmin = kafka.admin();
-  const producer = createProducer(kafka);
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
+  const topicKeeper = createTopicKeeper({ admin: kafkaAdmin, topics, log, intervalMs: config.KAFKA_TOPIC_CHECK_INTERVAL_MS });
+  const producer = createProducer(kafka, { onSendError: (error) => isUnknownTopicError(error) && topicKeeper.nudge() });
   await kafkaAdmin.connect();
   await attempt('kafka topics', async () => {
     const created = await ensureTopics(kafkaAdmin, topics);
@@ -289,7 +308,7 @@ async function createDeps(config: AppConfig, log: Logger, overrides: AppOverride
   });
   await attempt('kafka producer connect', () => producer.connect());
 
-  return { config, log, database, redis, kafka, kafkaAdmin, producer, topics };
+  return { config, log, database, redis, kafka, kafkaAdmin, producer, topics, topicKeeper };
 }
 
 async function closeDeps(deps: AppDeps): Promise<void> {

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { applySpringVariables } from './config-spring.js';
 
 /** A comma-separated list, trimmed, empties dropped. */
 const csv = z
@@ -46,6 +47,8 @@ export const configSchema = z.object({
   READ_RECEIPT_RATE_LIMIT_PER_SECOND: z.coerce.number().int().positive().default(10),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore only').default(''),
   KAFKA_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
+  /** How often the topics are checked, to create them again if the broker lost them. */
+  KAFKA_TOPIC_CHECK_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   REDIS_KEY_PREFIX: z.string().default(''),
   CORS_ORIGINS: csv.default([]),
   TRUST_PROXY: trustProxy.default(false),
@@ -99,13 +102,16 @@ export class ConfigError extends Error {
 
 /**
  * The only place that reads the environment. Every failing variable is reported at once,
- * so an operator fixes a deployment in one round rather than one variable per restart.
+ * so an operator fixes a deployment in one round rather than one variable per restart. The
+ * Spring version's variables (DB_HOST, REDIS_HOST, KAFKA_BOOTSTRAP_SERVERS…) stand in for unset URLs.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const result = configSchema.safeParse(present);
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
+  const spring = applySpringVariables(present);
+  const result = configSchema.safeParse(spring.env);
+  if (!result.success || spring.issues.length > 0) {
+    const schemaIssues = result.success ? [] : result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new ConfigError([...spring.issues, ...schemaIssues]);
   }
   return result.data;
 }

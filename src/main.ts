@@ -1,5 +1,6 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { applySpringVariables } from './config-spring.js';
 import { createLogger, type Logger } from './logger.js';
 import { stopOnSignal } from './shutdown/stop-on-signal.js';
 
@@ -18,6 +19,13 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     throw error;
+  }
+
+  // Before start-up, which a URL naming the wrong server may well make fail.
+  const conflicts = applySpringVariables(process.env).conflicts;
+  if (conflicts.length > 0) {
+    const startupLog = createLogger(config.LOG_LEVEL, config.INSTANCE_ID);
+    for (const conflict of conflicts) startupLog.warn(conflict);
   }
 
   const app = await buildApp(config);

@@ -13,7 +13,7 @@ import { selectAuthTab } from './render/shell.js';
 import { state } from './state.js';
 import { resumeLogin, signOut, submitAuth } from './features/auth.js';
 import { fillGap, loadOlder, openRoom, openRoomFromHash } from './features/conversation.js';
-import { onRoomFrame } from './features/inbound-frames.js';
+import { onRoomEvent, onRoomFrame } from './features/inbound-frames.js';
 import { retryMessage, sendMessage } from './features/outbox.js';
 import { closeGroupDialog, createGroup, openGroupDialog, searchGroupMembers, searchPeople } from './features/people.js';
 import { scheduleMarkRead } from './features/read-receipts.js';
@@ -32,6 +32,7 @@ configureApi({
 
 configureRoomSubscriptions({
   onFrame: onRoomFrame,
+  onEvent: onRoomEvent,
   onOpenRoomLive: (view) => void fillGap(view),
 });
 

@@ -17,7 +17,7 @@ const claimsSchema = z.object({
 
 export interface TokenService {
   sign(user: { id: number; email: string }): string;
-  /** Throws an UNAUTHORIZED AppError for anything but a valid, unexpired HS256 token of ours. */
+  /** Throws an UNAUTHORIZED AppError for anything but a valid, unexpired HMAC (HS256/384/512) token signed with our secret. */
   verify(token: string): AuthUser;
 }
 

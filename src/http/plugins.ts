@@ -17,8 +17,11 @@ export async function registerHttpPlugins(app: FastifyInstance, config: AppConfi
   await app.register(fastifyJwt, {
     secret: config.JWT_SECRET,
     sign: { algorithm: 'HS256', expiresIn: durationToSeconds(config.JWT_EXPIRES_IN) },
-    // Pinning the algorithm is what refuses `alg: none` and algorithm-confusion tokens.
-    verify: { algorithms: ['HS256'] },
+    // Pinning the algorithms to HMAC with this secret is what refuses `alg: none` and
+    // algorithm-confusion tokens. HS384/HS512 too: the Spring version (jjwt) signs with the
+    // strongest HMAC its key allows (HS512 for its 70-byte default), and its users' tokens stay
+    // valid across the switch when JWT_SECRET is kept.
+    verify: { algorithms: ['HS256', 'HS384', 'HS512'] },
   });
   await app.register(swagger, {
     openapi: {

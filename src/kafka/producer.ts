@@ -10,14 +10,26 @@ import type { Kafka, Producer } from './kafka-client.js';
  * timer) and buys about 20 % more ingest (bench/README.md). `message.timeout.ms` bounds how long
  * a SEND waits for Kafka before its client is told it failed.
  */
-export function createProducer(kafka: Kafka): Producer {
+export function createProducer(kafka: Kafka, hooks: { onSendError?(error: unknown): void } = {}): Producer {
   const producer = kafka.producer({
     'linger.ms': 1,
     'message.timeout.ms': 15_000,
     'socket.connection.setup.timeout.ms': 5_000,
     kafkaJS: { idempotent: true, acks: -1, allowAutoTopicCreation: false },
   });
-  return withDeferredDisconnect(producer);
+  return withSendErrorHook(withDeferredDisconnect(producer), hooks.onSendError);
+}
+
+/** Every failed send is shown to `onSendError` (the topic keeper looks for "Unknown topic"), then rethrown. */
+function withSendErrorHook(producer: Producer, onSendError: ((error: unknown) => void) | undefined): Producer {
+  if (!onSendError) return producer;
+  const send = producer.send.bind(producer);
+  producer.send = (record) =>
+    send(record).catch((error: unknown) => {
+      onSendError(error);
+      throw error;
+    });
+  return producer;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isStorableText, STORABLE_TEXT_MESSAGE } from '../db/storable-text.js';
-import { decodeJsonRecord } from '../kafka/record-json.js';
+import { decodeJsonRecord, recordTimestampSchema } from '../kafka/record-json.js';
 
 export const messageTypes = ['TEXT', 'IMAGE', 'SYSTEM'] as const;
 export const MAX_CONTENT_LENGTH = 4000;
@@ -34,7 +34,7 @@ export const chatMessageSchema = z.object({
   senderNickname: z.string(),
   content: contentSchema,
   type: z.enum(messageTypes),
-  timestamp: z.iso.datetime({ offset: true }),
+  timestamp: recordTimestampSchema,
 });
 
 export type ChatMessage = z.infer<typeof chatMessageSchema>;

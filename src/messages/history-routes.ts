@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { bearerSecurity, type Authenticate } from '../auth/authenticate.js';
-import { idString, roomIdParamsSchema } from '../rooms/rooms-schemas.js';
+import { idParamSchema } from '../ids.js';
+import { roomIdParamsSchema } from '../rooms/rooms-schemas.js';
 import { messageTypes } from './chat-message.js';
 import type { MessagesRepository } from './messages-repository.js';
 
@@ -15,8 +16,8 @@ export interface HistoryRoutesOptions {
 
 const historyQuerySchema = z
   .object({
-    cursor: idString.optional().describe('id of the last message of the previous page; returns older messages'),
-    after: idString.optional().describe('returns messages newer than this id, oldest first'),
+    cursor: idParamSchema.optional().describe('id of the last message of the previous page; returns older messages'),
+    after: idParamSchema.optional().describe('returns messages newer than this id, oldest first'),
     size: z
       .string()
       .regex(/^\d{1,3}$/, 'must be an integer between 1 and 100')

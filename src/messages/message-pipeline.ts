@@ -1,10 +1,12 @@
 import type { AppDeps } from '../app.js';
-import { createConsumerRunner, type ConsumedRecord, type ConsumerRunner } from '../kafka/consumer-runner.js';
+import type { ConsumedRecord } from '../kafka/consumer-runner.js';
+import { createRenewableRunner, type RenewableRunner } from '../kafka/renewable-runner.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { createRedis } from '../redis/redis-client.js';
 import { createPublishGate } from '../redis/publish-gate.js';
+import { roomEventsChannel } from '../redis/room-events.js';
 import { createRoomFanIn, type RoomFanIn } from '../realtime/room-fanin.js';
-import { createBroadcastHandler } from './broadcast-consumer.js';
+import { createBroadcastHandler, roomChannel } from './broadcast-consumer.js';
 import { createSharedChatMessageDecoder } from './chat-message.js';
 import type { StoreResult } from './message-store.js';
 import { createPersistenceHandler } from './persistence-consumer.js';
@@ -17,9 +19,13 @@ export interface PipelineHooks {
 
 /**
  * The back half of the message path on one instance (SPEC §1): the two consumer groups on
- * chat.messages, and the Redis subscriber that brings room messages back to local sockets.
+ * chat.messages, and the Redis subscriber that brings room messages (and room events) back to
+ * local sockets.
  */
-export function createMessagePipeline(deps: AppDeps, options: { deliver: (roomId: number, payload: Buffer) => void; hooks?: PipelineHooks }) {
+export function createMessagePipeline(
+  deps: AppDeps,
+  options: { deliver: (roomId: number, payload: Buffer) => void; deliverEvent: (roomId: number, payload: Buffer) => void; hooks?: PipelineHooks },
+) {
   const { config, log } = deps;
   const group = (name: string) => `${config.KAFKA_GROUP_PREFIX}${name}`;
   const common = {
@@ -43,8 +49,8 @@ export function createMessagePipeline(deps: AppDeps, options: { deliver: (roomId
 
   const persistenceGroup = group('chat-persistence');
   const broadcastGroup = group('chat-broadcast');
-  const runners: ConsumerRunner[] = [
-    createConsumerRunner({
+  const runners: RenewableRunner[] = [
+    createRenewableRunner({
       ...common,
       ...hookFor(persistenceGroup),
       groupId: persistenceGroup,
@@ -52,7 +58,7 @@ export function createMessagePipeline(deps: AppDeps, options: { deliver: (roomId
       concurrency: 2,
       maxBatchSize: 500,
     }),
-    createConsumerRunner({
+    createRenewableRunner({
       ...common,
       ...hookFor(broadcastGroup),
       groupId: broadcastGroup,
@@ -68,10 +74,14 @@ export function createMessagePipeline(deps: AppDeps, options: { deliver: (roomId
   ];
 
   const subscriber: RedisClient = createRedis(config.REDIS_URL, log, `chat-${config.INSTANCE_ID}-sub`, { queueWhileOffline: true });
-  const fanIn: RoomFanIn = createRoomFanIn({ subscriber, keyPrefix: config.REDIS_KEY_PREFIX, log, onMessage: options.deliver });
+  const prefix = config.REDIS_KEY_PREFIX;
+  const fanIn: RoomFanIn = createRoomFanIn({ subscriber, channel: (roomId) => roomChannel(prefix, roomId), log, onMessage: options.deliver });
+  // One connection for both, so Redis hands this instance a room's messages and events in publish order.
+  const eventsFanIn: RoomFanIn = createRoomFanIn({ subscriber, channel: (roomId) => roomEventsChannel(prefix, roomId), log, onMessage: options.deliverEvent });
 
   return {
     fanIn,
+    eventsFanIn,
     runners,
     subscriber,
     async start() {
@@ -82,7 +92,7 @@ export function createMessagePipeline(deps: AppDeps, options: { deliver: (roomId
     async stop() {
       await Promise.all(runners.map((runner) => runner.stop()));
       publishGate.close();
-      await fanIn.close();
+      await Promise.all([fanIn.close(), eventsFanIn.close()]);
       if (subscriber.isOpen) await subscriber.close().catch(() => {});
     },
   };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, forbidden } from '../errors.js';
+import { idSchema } from '../ids.js';
 import type { Producer } from '../kafka/kafka-client.js';
 import type { Logger } from '../logger.js';
 import type { MembershipCache } from '../realtime/membership-cache.js';
@@ -9,7 +10,7 @@ import { contentSchema, encodeChatMessage, messageTypes, type ChatMessage } from
 import type { MessageKeyClaims } from './message-key-claims.js';
 
 export const sendBodySchema = z.object({
-  roomId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  roomId: idSchema,
   content: contentSchema,
   type: z.enum(messageTypes).default('TEXT'),
   // One spelling of a key everywhere (PostgreSQL prints uuids in lower case), so the key a

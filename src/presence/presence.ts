@@ -5,11 +5,15 @@ import { createPresenceStore, type PresenceConnection } from './presence-store.j
 
 export type PresenceStatus = 'ONLINE' | 'OFFLINE';
 
-/** The body of a `chat:presence` message and of a MESSAGE on `/topic/presence`. */
+/**
+ * The body of a `chat:presence` message and of a MESSAGE on `/topic/presence`: the Spring
+ * version's `PresenceEvent`, whose `timestamp` is epoch milliseconds (`System.currentTimeMillis()`),
+ * so client code doing `Date.now() - event.timestamp` keeps working.
+ */
 export interface PresenceEvent {
   userId: number;
   status: PresenceStatus;
-  timestamp: string;
+  timestamp: number;
 }
 
 export const presenceChannel = (prefix: string) => `${prefix}chat:presence`;
@@ -67,7 +71,7 @@ export function createPresence(options: PresenceOptions) {
         await options.repository
           .setStatus(userId, status, when)
           .catch((error: unknown) => log.warn({ err: error, userId, status }, 'presence: users.status not updated'));
-        const event: PresenceEvent = { userId, status, timestamp: when.toISOString() };
+        const event: PresenceEvent = { userId, status, timestamp: at };
         await redis.publish(channel, JSON.stringify(event));
       }),
     );

@@ -5,10 +5,10 @@ import type { TokenService } from '../auth/tokens.js';
 import { AppError, forbidden, unauthorized } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MessagePublisher } from '../messages/message-publisher.js';
-import { roomFrameOptions } from '../receipts/read-event.js';
+import { roomEventTypeOf } from '../redis/room-events.js';
 import type { UsersRepository } from '../users/users-repository.js';
 import type { Destination } from './destinations.js';
-import { roomIdOf, roomTopic } from './destinations.js';
+import { parseSubscribeDestination, roomEventsTopic, roomTopic, STOMP_ENDPOINT } from './destinations.js';
 import { createDeletedUserSweep } from './deleted-user-sweep.js';
 import { createHeartbeatMonitor } from './heartbeat-monitor.js';
 import type { MembershipCache } from './membership-cache.js';
@@ -48,8 +48,8 @@ export interface RealtimeHooks {
   onFrame?(direction: 'in' | 'out', command: string): void;
   onRejected?(reason: string): void;
   onReadPaused?(): void;
-  /** `payload` is the message body as it came from Redis, for end-to-end latency. */
-  onDelivered?(destination: string, count: number, payload: Buffer): void;
+  /** `payload` is a chat message's body as it came from Redis, for end-to-end latency. */
+  onDelivered?(destination: string, count: number, payload?: Buffer): void;
 }
 
 export interface RealtimeDeps {
@@ -75,15 +75,21 @@ export function createRealtime(deps: RealtimeDeps) {
   const timings = { ...DEFAULT_REALTIME_TIMINGS, ...deps.timings };
   const sessions = new Set<StompSession>();
   const coalesceWrites = createWriteCoalescer();
-  let fanIn: RoomFanIn | undefined;
+  const fanIns: { messages?: RoomFanIn; events?: RoomFanIn } = {};
+  /** The Redis fan-in a room destination is fed by, and its room. */
+  const roomFeed = (destination: Destination | undefined) => {
+    if (destination?.kind === 'room') return { fanIn: fanIns.messages, roomId: destination.roomId };
+    if (destination?.kind === 'room-events') return { fanIn: fanIns.events, roomId: destination.roomId };
+    return undefined;
+  };
   const registry = new SubscriptionRegistry(deps.instanceId, {
     onActive: (destination) => {
-      const roomId = roomIdOf(destination);
-      if (roomId !== undefined) void fanIn?.join(roomId);
+      const feed = roomFeed(parseSubscribeDestination(destination));
+      if (feed) void feed.fanIn?.join(feed.roomId);
     },
     onIdle: (destination) => {
-      const roomId = roomIdOf(destination);
-      if (roomId !== undefined) void fanIn?.leave(roomId);
+      const feed = roomFeed(parseSubscribeDestination(destination));
+      if (feed) void feed.fanIn?.leave(feed.roomId);
     },
   });
   const heartbeats = createHeartbeatMonitor({
@@ -102,16 +108,19 @@ export function createRealtime(deps: RealtimeDeps) {
       return { userId: user.id, email: user.email, nickname: user.nickname, expiresAt: claims.expiresAt };
     },
     async authorizeSubscribe(user, destination: Destination) {
-      if (destination.kind === 'room' && !(await deps.membership.isMember(destination.roomId, user.userId))) {
-        throw forbidden(`not a member of room ${destination.roomId}`);
+      // A room's events say as much about it as its messages: the same members-only rule.
+      const room = roomFeed(destination);
+      if (room && !(await deps.membership.isMember(room.roomId, user.userId))) {
+        throw forbidden(`not a member of room ${room.roomId}`);
       }
     },
     async subscribed(destination: Destination) {
-      if (destination.kind !== 'room' || !fanIn) return;
+      const feed = roomFeed(destination);
+      if (!feed?.fanIn) return;
       // Bounded: with Redis away the SUBSCRIBE is queued until it returns, and the session's other
       // frames must not wait that long. Unconfirmed, the session undoes it and tells the client.
-      await withTimeout(fanIn.join(destination.roomId), timings.subscribeConfirmTimeoutMs, 'redis subscribe').catch((error: unknown) => {
-        deps.log.warn({ err: error, roomId: destination.roomId }, 'room subscription not confirmed by redis in time');
+      await withTimeout(feed.fanIn.join(feed.roomId), timings.subscribeConfirmTimeoutMs, 'redis subscribe').catch((error: unknown) => {
+        deps.log.warn({ err: error, roomId: feed.roomId }, 'room subscription not confirmed by redis in time');
         throw new AppError('UNAVAILABLE', 'subscription not confirmed in time; subscribe again');
       });
     },
@@ -177,19 +186,32 @@ export function createRealtime(deps: RealtimeDeps) {
   return {
     registry,
     sessions,
-    setFanIn(value: RoomFanIn) {
-      fanIn = value;
+    /** The Redis fan-ins of room messages and of room events. */
+    setFanIn(messages: RoomFanIn, events?: RoomFanIn) {
+      fanIns.messages = messages;
+      fanIns.events = events;
     },
-    /** A message from Redis for a room: one MESSAGE per local subscriber. */
+    /** A chat message from Redis for a room: one MESSAGE per local subscriber. */
     deliverRoomMessage(roomId: number, payload: Buffer): number {
       const destination = roomTopic(roomId);
-      // Read events share the room's channel and are told apart by their `event:read` header.
-      const count = registry.deliver(destination, payload, roomFrameOptions(payload));
+      const count = registry.deliver(destination, payload);
       deps.hooks?.onDelivered?.(destination, count, payload);
       return count;
     },
+    /** A room event from Redis: one MESSAGE per local subscriber, its type in the `event` header. */
+    deliverRoomEvent(roomId: number, payload: Buffer): number {
+      const type = roomEventTypeOf(payload);
+      if (!type) {
+        deps.log.warn({ roomId }, 'room event without a type: not delivered');
+        return 0;
+      }
+      const destination = roomEventsTopic(roomId);
+      const count = registry.deliver(destination, payload, { headers: { event: type } });
+      deps.hooks?.onDelivered?.(destination, count);
+      return count;
+    },
     async registerRoute(app: FastifyInstance) {
-      app.get('/ws', { websocket: true, schema: { hide: true } }, (socket, request) => {
+      app.get(STOMP_ENDPOINT, { websocket: true, schema: { hide: true } }, (socket, request) => {
         accept(socket, request);
       });
     },

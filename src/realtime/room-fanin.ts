@@ -1,11 +1,11 @@
 import type { Logger } from '../logger.js';
-import { roomChannel } from '../messages/broadcast-consumer.js';
 import type { RedisClient } from '../redis/redis-client.js';
 
 /**
- * The Redis side of delivery on one instance: it is subscribed to `chat:room:{id}` exactly while
- * it has at least one local subscriber of that room, so an instance receives only the traffic it
- * serves. node-redis re-subscribes every channel by itself after a reconnect.
+ * The Redis side of delivery on one instance: it is subscribed to a room's channel (`chat:room:{id}`
+ * for messages, `chat:room:{id}:events` for events) exactly while it has at least one local
+ * subscriber of that room's destination, so an instance receives only the traffic it serves.
+ * node-redis re-subscribes every channel by itself after a reconnect.
  */
 export interface RoomFanIn {
   join(roomId: number): Promise<void>;
@@ -16,7 +16,8 @@ export interface RoomFanIn {
 
 export function createRoomFanIn(deps: {
   subscriber: RedisClient;
-  keyPrefix: string;
+  /** The Redis channel of a room. */
+  channel: (roomId: number) => string;
   log: Logger;
   onMessage: (roomId: number, payload: Buffer) => void;
 }): RoomFanIn {
@@ -49,13 +50,13 @@ export function createRoomFanIn(deps: {
       if (rooms.has(roomId)) return pending.get(roomId) ?? Promise.resolve();
       rooms.add(roomId);
       return queue(roomId, async () => {
-        if (rooms.has(roomId)) await deps.subscriber.subscribe(roomChannel(deps.keyPrefix, roomId), listenerFor(roomId), true);
+        if (rooms.has(roomId)) await deps.subscriber.subscribe(deps.channel(roomId), listenerFor(roomId), true);
       });
     },
     leave(roomId) {
       if (!rooms.delete(roomId)) return Promise.resolve();
       return queue(roomId, async () => {
-        if (!rooms.has(roomId)) await deps.subscriber.unsubscribe(roomChannel(deps.keyPrefix, roomId));
+        if (!rooms.has(roomId)) await deps.subscriber.unsubscribe(deps.channel(roomId));
       });
     },
     channels: () => [...rooms],

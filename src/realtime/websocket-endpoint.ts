@@ -1,6 +1,8 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
+import { isWebSocketHandshake, serveUpgradeOffersAsRequests } from '../http/upgrade-offers.js';
 import { DEFAULT_PARSER_LIMITS, selectSubprotocol } from '../stomp/index.js';
+import { STOMP_ENDPOINT } from './destinations.js';
 import type { Realtime } from './realtime.js';
 
 const WEBSOCKET_CLOSE_GRACE_MS = 2_000;
@@ -34,5 +36,7 @@ export async function registerWebSocketEndpoint(app: FastifyInstance, realtime: 
       await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
     },
   });
+  // Everything else offering an upgrade (Java's HttpClient offers h2c on a POST) is a normal request.
+  serveUpgradeOffersAsRequests(app.server, (request) => isWebSocketHandshake(request, STOMP_ENDPOINT));
   await app.register(async (scope) => realtime.registerRoute(scope));
 }

@@ -1,5 +1,6 @@
 import type { AppDeps } from '../app.js';
-import { createConsumerRunner, type ConsumedRecord } from '../kafka/consumer-runner.js';
+import type { ConsumedRecord } from '../kafka/consumer-runner.js';
+import { createRenewableRunner } from '../kafka/renewable-runner.js';
 import { createMessageArrivals } from '../messages/message-arrivals.js';
 import { parseJsonBody } from '../messages/message-publisher.js';
 import { findByRoomAndKey } from '../messages/message-store.js';
@@ -36,7 +37,7 @@ export function createReadReceipts(
     log,
     limiter: options.limiter,
   });
-  const runner = createConsumerRunner({
+  const runner = createRenewableRunner({
     kafka: deps.kafka,
     producer: deps.producer,
     groupId: `${config.KAFKA_GROUP_PREFIX}chat-read-receipts`,

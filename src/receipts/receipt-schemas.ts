@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { idSchema } from '../ids.js';
+import { recordTimestampSchema } from '../kafka/record-json.js';
 
 /**
  * A client names what it has read by id (it loaded history) or by key (it only saw the message
  * live, where the MESSAGE body carries the key but not the id). Exactly one of the two.
  */
 const readTarget = {
-  lastReadMessageId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  lastReadMessageId: idSchema.optional(),
   lastReadMessageKey: z.uuid().optional(),
 };
 
@@ -18,7 +20,7 @@ export const readBodySchema = z.object(readTarget).refine(exactlyOne, exactlyOne
 
 /** SEND /app/chat.read: the same, with the room in the body. */
 export const stompReadBodySchema = z
-  .object({ roomId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER), ...readTarget })
+  .object({ roomId: idSchema, ...readTarget })
   .refine(exactlyOne, exactlyOneIssue);
 
 export type ReadTarget = z.infer<typeof readBodySchema>;
@@ -39,7 +41,7 @@ export const readReceiptRecordSchema = z.object({
   userId: z.number().int().positive(),
   lastReadMessageId: z.number().int().positive().optional(),
   lastReadMessageKey: z.uuid().optional(),
-  timestamp: z.iso.datetime({ offset: true }),
+  timestamp: recordTimestampSchema,
 });
 
 export type ReadReceiptRecord = z.infer<typeof readReceiptRecordSchema>;

@@ -1,12 +1,11 @@
 import { isTransientDatabaseError } from '../db/transient.js';
 import type { BatchContext, ConsumedRecord, RecordHandler } from '../kafka/consumer-runner.js';
 import type { Logger } from '../logger.js';
-import { roomChannel } from '../messages/broadcast-consumer.js';
 import type { MessageArrivals } from '../messages/message-arrivals.js';
 import { decodeJsonRecord, PoisonRecordError } from '../kafka/record-json.js';
 import type { RedisClient } from '../redis/redis-client.js';
+import { publishRoomEvent } from '../redis/room-events.js';
 import type { UnreadCache } from '../unread/unread-cache.js';
-import { encodeReadEvent } from './read-event.js';
 import type { ReceiptsRepository } from './receipts-repository.js';
 import { readReceiptRecordSchema, type ReadReceiptRecord } from './receipt-schemas.js';
 
@@ -31,7 +30,7 @@ export function decodeReadReceipt(value: Buffer | null): ReadReceiptRecord {
 /**
  * Group `chat-read-receipts`. Each receipt is applied in its own transaction (forward only, so a
  * redelivered or out-of-date receipt changes nothing), then, after the commit, the reader's
- * cached unread count is replaced and a READ event goes out on the room's channel. The cache and
+ * cached unread count is replaced and a READ event goes out to the room's events. The cache and
  * the event are best effort after the commit: a failed cache write becomes an invalidation that is
  * retried, and a lost event is only a late badge, so neither sends the receipt round again.
  *
@@ -73,16 +72,11 @@ export function createReceiptsHandler(deps: {
     if (!outcome.changed) return;
 
     await deps.unread.commitWrite(ticket, outcome.unreadCount);
-    const event = encodeReadEvent({
-      roomId: record.roomId,
+    await publishRoomEvent(deps.redis, deps.keyPrefix, 'READ', record.roomId, {
       userId: record.userId,
       lastReadMessageId: outcome.lastReadMessageId,
       unreadCount: outcome.unreadCount,
-      timestamp: new Date().toISOString(),
-    });
-    await deps.redis
-      .publish(roomChannel(deps.keyPrefix, record.roomId), event)
-      .catch((error: unknown) => deps.log.warn({ err: error, roomId: record.roomId }, 'read event not published'));
+    }).catch((error: unknown) => deps.log.warn({ err: error, roomId: record.roomId }, 'read event not published'));
   }
 
   return {

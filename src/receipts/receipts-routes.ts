@@ -20,7 +20,7 @@ export async function receiptsRoutes(app: FastifyInstance, options: ReceiptsRout
       summary: 'Mark the room read up to a message (by id or key); 202 once Kafka holds the receipt (members only)',
       description:
         'The chat-read-receipts consumer moves the read mark forward only, recomputes the unread count and publishes ' +
-        'a MESSAGE with header `event:read` to /topic/room.{roomId}.',
+        'a READ event (MESSAGE header `event:READ`) to /topic/room.{roomId}.events.',
       security: bearerSecurity,
       params: roomIdParamsSchema,
       body: readBodySchema,

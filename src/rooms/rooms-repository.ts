@@ -1,5 +1,5 @@
 import type { Sql } from '../db/client.js';
-import type { Member, RoomType } from './rooms-schemas.js';
+import type { Member, RoomMember, RoomType } from './rooms-schemas.js';
 
 export interface RoomRecord {
   roomId: number;
@@ -7,13 +7,14 @@ export interface RoomRecord {
   type: RoomType;
   createdBy: number | null;
   createdAt: Date;
-  members: Member[];
+  members: RoomMember[];
 }
 
 export interface RoomListRecord {
   roomId: number;
   name: string | null;
   type: RoomType;
+  createdAt: Date;
   memberCount: number;
   /** Filled for DIRECT rooms only. */
   members: Member[] | null;
@@ -75,7 +76,7 @@ export function createRoomsRepository(sql: Sql) {
       const [room] = await sql<(Omit<RoomRecord, 'createdAt'> & { createdAt: string })[]>`
         select r.id as "roomId", r.name, r.type, r.created_by as "createdBy", r.created_at as "createdAt",
           coalesce((
-            select json_agg(json_build_object('userId', c.user_id, 'nickname', u.nickname) order by c.joined_at, c.user_id)
+            select json_agg(json_build_object('userId', c.user_id, 'nickname', u.nickname, 'unreadCount', c.unread_count) order by c.joined_at, c.user_id)
             from chat_room_members c join users u on u.id = c.user_id
             where c.room_id = r.id
           ), '[]'::json) as members
@@ -90,13 +91,14 @@ export function createRoomsRepository(sql: Sql) {
      */
     async listForUser(userId: number): Promise<RoomListRecord[]> {
       const rows = await sql<(Omit<RoomListRecord, 'lastMessage'> & {
+        createdAt: string;
         lastId: number | null;
         lastContent: string | null;
         lastSenderId: number | null;
         lastSenderNickname: string | null;
         lastCreatedAt: string | null;
       })[]>`
-        select r.id as "roomId", r.name, r.type,
+        select r.id as "roomId", r.name, r.type, r.created_at as "createdAt",
           (select count(*)::int from chat_room_members c where c.room_id = r.id) as "memberCount",
           case when r.type = 'DIRECT' then (
             select json_agg(json_build_object('userId', c.user_id, 'nickname', u.nickname) order by c.user_id)
@@ -118,8 +120,9 @@ export function createRoomsRepository(sql: Sql) {
         where me.user_id = ${userId}
         order by coalesce(last.created_at, r.created_at) desc, r.id desc`;
       // A joined message row has all of these set: the columns are NOT NULL and senders cascade.
-      return rows.map(({ lastId, lastContent, lastSenderId, lastSenderNickname, lastCreatedAt, ...room }) => ({
+      return rows.map(({ lastId, lastContent, lastSenderId, lastSenderNickname, lastCreatedAt, createdAt, ...room }) => ({
         ...room,
+        createdAt: toDate(createdAt),
         lastMessage:
           lastId === null
             ? null

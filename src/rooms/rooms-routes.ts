@@ -48,7 +48,7 @@ export async function roomsRoutes(app: FastifyInstance, options: RoomsRoutesOpti
       security: bearerSecurity,
       response: { 200: roomListSchema },
     },
-    handler: async (request) => ({ rooms: await rooms.listRooms(request.auth.userId) }),
+    handler: async (request) => rooms.listRooms(request.auth.userId),
   });
 
   typed.get('/api/rooms/:roomId', {

@@ -1,27 +1,18 @@
 import { z } from 'zod';
 import { isStorableText, STORABLE_TEXT_MESSAGE } from '../db/storable-text.js';
+import { idParamSchema, idSchema } from '../ids.js';
 
-/**
- * An id as it arrives in a path or query string. Plain decimal only: `Number()` would happily
- * read '1e3', '0x10' or ' 1', so the digits are checked before converting.
- */
-export const idString = z
-  .string()
-  .regex(/^[1-9]\d{0,15}$/, 'must be a positive integer')
-  .transform(Number)
-  .pipe(z.number().int().max(Number.MAX_SAFE_INTEGER, 'must be a positive integer'));
-
-export const roomIdParamsSchema = z.object({ roomId: idString });
+export const roomIdParamsSchema = z.object({ roomId: idParamSchema });
 
 export const roomTypeSchema = z.enum(['DIRECT', 'GROUP']);
 
 export const directRoomBodySchema = z.object({
-  targetUserId: z.number().int().positive(),
+  targetUserId: idSchema,
 });
 
 export const groupRoomBodySchema = z.object({
   name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(isStorableText, STORABLE_TEXT_MESSAGE),
-  memberIds: z.array(z.number().int().positive()),
+  memberIds: z.array(idSchema),
 });
 
 export const memberSchema = z.object({
@@ -29,14 +20,22 @@ export const memberSchema = z.object({
   nickname: z.string(),
 });
 
+/** A member in a room's own view: also their unread count there, as the Spring version's MemberInfo. */
+export const roomMemberSchema = memberSchema.extend({ unreadCount: z.number().int() });
+
+/**
+ * Rooms carry their id twice: `roomId` (this service's name) and `id` (the Spring version's
+ * ChatRoomResponse and ChatRoomListResponse), so clients written for either read it.
+ */
 export const roomSchema = z.object({
+  id: z.number().int(),
   roomId: z.number().int(),
   /** The group's name, or for a DIRECT room the other user's nickname. */
   name: z.string().nullable(),
   type: roomTypeSchema,
   createdBy: z.number().int().nullable(),
   createdAt: z.date(),
-  members: z.array(memberSchema),
+  members: z.array(roomMemberSchema),
 });
 
 export const lastMessageSchema = z.object({
@@ -48,9 +47,11 @@ export const lastMessageSchema = z.object({
 });
 
 export const roomSummarySchema = z.object({
+  id: z.number().int(),
   roomId: z.number().int(),
   name: z.string().nullable(),
   type: roomTypeSchema,
+  createdAt: z.date(),
   memberCount: z.number().int(),
   /** Only for DIRECT rooms, where the two members are what a client shows. */
   members: z.array(memberSchema).optional(),
@@ -58,9 +59,11 @@ export const roomSummarySchema = z.object({
   unreadCount: z.number().int(),
 });
 
-export const roomListSchema = z.object({ rooms: z.array(roomSummarySchema) });
+/** A bare array, as the Spring version's List<ChatRoomListResponse>: its clients do `rooms.map(…)`. */
+export const roomListSchema = z.array(roomSummarySchema);
 
 export type Member = z.infer<typeof memberSchema>;
+export type RoomMember = z.infer<typeof roomMemberSchema>;
 export type Room = z.infer<typeof roomSchema>;
 export type RoomSummary = z.infer<typeof roomSummarySchema>;
 export type RoomType = z.infer<typeof roomTypeSchema>;

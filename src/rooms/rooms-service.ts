@@ -15,7 +15,7 @@ function displayName(room: { type: string; name: string | null; members: Member[
   return room.members?.find((member) => member.userId !== viewerId)?.nickname ?? null;
 }
 
-const toRoom = (record: RoomRecord, viewerId: number): Room => ({ ...record, name: displayName(record, viewerId) });
+const toRoom = (record: RoomRecord, viewerId: number): Room => ({ id: record.roomId, ...record, name: displayName(record, viewerId) });
 
 /** A user deleted between our check and our insert trips the foreign key; that is a 404, not a 500. */
 async function userMustExist<T>(what: string, work: () => Promise<T>): Promise<T> {
@@ -65,6 +65,7 @@ export function createRoomsService({ rooms, users, maxGroupMembers }: RoomsServi
       const records = await rooms.listForUser(userId);
       const unread = await rooms.unreadCounts(userId, records.map((record) => record.roomId));
       return records.map(({ members, ...record }) => ({
+        id: record.roomId,
         ...record,
         name: displayName({ ...record, members }, userId),
         ...(members ? { members } : {}),

@@ -5,6 +5,7 @@ import { userSchema } from '../auth/auth-schemas.js';
 import { bearerSecurity, type Authenticate } from '../auth/authenticate.js';
 import { isStorableText, STORABLE_TEXT_MESSAGE } from '../db/storable-text.js';
 import { unauthorized } from '../errors.js';
+import { idParamSchema } from '../ids.js';
 import type { UsersRepository } from './users-repository.js';
 
 export async function usersRoutes(app: FastifyInstance, options: { users: UsersRepository; authenticate: Authenticate }) {
@@ -30,7 +31,7 @@ export async function usersRoutes(app: FastifyInstance, options: { users: UsersR
       querystring: z.object({
         query: z.string().trim().max(100).refine(isStorableText, STORABLE_TEXT_MESSAGE).default(''),
         size: z.coerce.number().int().min(1).max(100).default(20),
-        cursor: z.string().regex(/^[1-9]\d{0,15}$/, 'must be a positive integer').transform(Number).optional(),
+        cursor: idParamSchema.optional(),
       }),
       response: {
         200: z.object({

@@ -81,7 +81,7 @@ async function storedCount(roomId: number): Promise<number> {
 
 async function unreadOnServer(token: string, roomId: number): Promise<number | undefined> {
   const response = await t.app.inject({ method: 'GET', url: '/api/rooms', headers: bearer(token) });
-  return (response.json().rooms as { roomId: number; unreadCount: number }[]).find((room) => room.roomId === roomId)?.unreadCount;
+  return (response.json() as { roomId: number; unreadCount: number }[]).find((room) => room.roomId === roomId)?.unreadCount;
 }
 
 const chatBodies = (client: TestStompClient, roomId: number) =>

@@ -92,7 +92,8 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     if (value !== undefined) env[key] = value;
   }
   Object.assign(env, options.env);
-  if (!env.LOG_LEVEL || QUIETER_THAN_INFO.has(env.LOG_LEVEL)) env.LOG_LEVEL = 'info';
+  // Unset, the app logs at info anyway; leaving it unset lets a test run with exactly the environment it names.
+  if (env.LOG_LEVEL && QUIETER_THAN_INFO.has(env.LOG_LEVEL)) env.LOG_LEVEL = 'info';
 
   const logs: LogLine[] = [];
   const child = startChild(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {

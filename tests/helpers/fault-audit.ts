@@ -157,7 +157,7 @@ export async function unreadMismatches(
 ): Promise<{ roomId: number; api: number; database: number }[]> {
   const response = await fetch(`${baseUrl}/api/rooms`, { headers: { authorization: `Bearer ${user.token}` }, signal: AbortSignal.timeout(10_000) });
   if (!response.ok) throw new Error(`GET /api/rooms: ${response.status}`);
-  const { rooms } = (await response.json()) as { rooms: { roomId: number; unreadCount: number }[] };
+  const rooms = (await response.json()) as { roomId: number; unreadCount: number }[];
   const counts = await sql<{ room_id: number; n: number }[]>`
     select room_id::int as room_id, count(*)::int as n from messages where sender_id <> ${user.userId} group by room_id`;
   const byRoom = new Map(counts.map((row) => [row.room_id, row.n]));

@@ -52,9 +52,22 @@ export interface PrivateStack {
   urls: { database: (name: string) => string; redis: string; kafka: string };
   postgres: FaultService;
   redis: FaultService;
+  ports: { postgres: number; redis: number; kafka: number };
   kafka: FaultService;
+  /**
+   * Replaces the Kafka broker by an empty one on the same address, as a developer who wipes the
+   * local stack does: the old one is killed, its data removed, a new cluster formatted and started.
+   */
+  replaceKafka(): Promise<void>;
   /** Stops every service and removes its data. */
   stop(): Promise<void>;
+}
+
+export interface PrivateStackOptions {
+  /** Defaults to FAULT_PORTS; another set lets a second stack run beside the outage tests' one. */
+  ports?: { postgres: number; redis: number; kafka: number };
+  /** The folder under the stack folder for its data; default `faults`. */
+  name?: string;
 }
 
 async function requireFreePorts(ports: number[]): Promise<void> {
@@ -124,8 +137,8 @@ const isOk = (probe: Promise<{ state: string }>) => probe.then((r) => r.state ==
  * who may not be able to traverse the checkout's parents (a clone under `mktemp -d` is 0700), so
  * its folder is then a fresh one under the system temp dir, which everyone can traverse.
  */
-function postgresDir(owner: OsUser): string {
-  if (owner.uid === undefined) return join(FAULTS_DIR, 'pg');
+function postgresDir(owner: OsUser, dataDir: string): string {
+  if (owner.uid === undefined) return join(dataDir, 'pg');
   return mkdtempSync(join(tmpdir(), 'chat-faults-pg-'));
 }
 
@@ -167,8 +180,7 @@ function createPostgres(port: number, dir: string, owner: OsUser): FaultService 
   });
 }
 
-function createRedisServer(port: number): FaultService {
-  const dir = join(FAULTS_DIR, 'redis');
+function createRedisServer(port: number, dir: string): FaultService {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   return restartable({
@@ -233,33 +245,43 @@ export async function startPrivateKafka(options: { port: number; name: string })
 }
 
 /** Creates the three private services with fresh data and starts them. */
-export async function startPrivateStack(): Promise<PrivateStack> {
-  await requireFreePorts([FAULT_PORTS.postgres, FAULT_PORTS.redis, FAULT_PORTS.kafka, FAULT_PORTS.kafka + 1]);
-  mkdirSync(FAULTS_DIR, { recursive: true });
+export async function startPrivateStack(options: PrivateStackOptions = {}): Promise<PrivateStack> {
+  const ports = options.ports ?? FAULT_PORTS;
+  const dataDir = options.name ? join(STACK_DIR, options.name) : FAULTS_DIR;
+  await requireFreePorts([ports.postgres, ports.redis, ports.kafka, ports.kafka + 1]);
+  mkdirSync(dataDir, { recursive: true });
   const owner = postgresOsUser();
-  const pgDir = postgresDir(owner);
-  const pg = createPostgres(FAULT_PORTS.postgres, pgDir, owner);
-  const redis = createRedisServer(FAULT_PORTS.redis);
-  const kafka = createKafkaBroker(FAULT_PORTS.kafka);
-  const services = [pg, redis, kafka];
+  const pgDir = postgresDir(owner, dataDir);
+  const pg = createPostgres(ports.postgres, pgDir, owner);
+  const redis = createRedisServer(ports.redis, join(dataDir, 'redis'));
+  let kafka = createKafkaBroker(ports.kafka, join(dataDir, 'kafka'));
+  const services = () => [pg, redis, kafka];
   try {
-    await Promise.all(services.map((service) => service.start()));
+    await Promise.all(services().map((service) => service.start()));
   } catch (error) {
-    await Promise.all(services.map((service) => service.stop('crash').catch(() => {})));
+    await Promise.all(services().map((service) => service.stop('crash').catch(() => {})));
     throw error;
   }
   return {
     urls: {
-      database: (name) => `postgres://postgres@127.0.0.1:${FAULT_PORTS.postgres}/${name}`,
-      redis: `redis://127.0.0.1:${FAULT_PORTS.redis}`,
-      kafka: `127.0.0.1:${FAULT_PORTS.kafka}`,
+      database: (name) => `postgres://postgres@127.0.0.1:${ports.postgres}/${name}`,
+      redis: `redis://127.0.0.1:${ports.redis}`,
+      kafka: `127.0.0.1:${ports.kafka}`,
     },
+    ports,
     postgres: pg,
     redis,
-    kafka,
+    get kafka() {
+      return kafka;
+    },
+    async replaceKafka() {
+      await kafka.stop('crash');
+      kafka = createKafkaBroker(ports.kafka, join(dataDir, 'kafka'));
+      await kafka.start();
+    },
     async stop() {
-      await Promise.all(services.map((service) => service.stop().catch(() => service.stop('crash'))));
-      for (const dir of [pgDir, join(FAULTS_DIR, 'redis'), join(FAULTS_DIR, 'kafka')]) rmSync(dir, { recursive: true, force: true });
+      await Promise.all(services().map((service) => service.stop().catch(() => service.stop('crash'))));
+      for (const dir of [pgDir, join(dataDir, 'redis'), join(dataDir, 'kafka')]) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

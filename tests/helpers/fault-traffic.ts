@@ -298,8 +298,8 @@ export class Watcher {
 
   private deliver(frame: IMessage): void {
     const body = JSON.parse(frame.body) as { messageKey?: string; roomId?: number; content?: string };
-    // Read events share the room topic; only chat messages count here.
-    if (frame.headers.event === 'read' || !body.messageKey || body.roomId === undefined || body.content === undefined) return;
+    // The room topic carries chat messages only; anything else would be a defect the audit should see.
+    if (!body.messageKey || body.roomId === undefined || body.content === undefined) return;
     this.live.push({ messageKey: body.messageKey, roomId: body.roomId, seq: seqOf(body.content), at: Date.now() });
     this.liveKeys.set(body.messageKey, (this.liveKeys.get(body.messageKey) ?? 0) + 1);
   }

@@ -10,8 +10,13 @@ import { waitFor } from './wait.js';
  * closed by the test that opened it.
  */
 export function testKafka(): KafkaJS.Kafka {
+  return testKafkaAt(serviceUrls.kafka);
+}
+
+/** The same against other brokers (a private broker of the fault tests). */
+export function testKafkaAt(brokers: string): KafkaJS.Kafka {
   return new KafkaJS.Kafka({
-    kafkaJS: { brokers: serviceUrls.kafka.split(','), clientId: `test-${randomUUID().slice(0, 8)}`, logLevel: KafkaJS.logLevel.NOTHING },
+    kafkaJS: { brokers: brokers.split(','), clientId: `test-${randomUUID().slice(0, 8)}`, logLevel: KafkaJS.logLevel.NOTHING },
   });
 }
 

@@ -29,7 +29,7 @@ const clients: TestStompClient[] = [];
 interface PresenceEvent {
   userId: number;
   status: 'ONLINE' | 'OFFLINE';
-  timestamp: string;
+  timestamp: number;
 }
 
 beforeAll(async () => {
@@ -84,10 +84,16 @@ const liveConnections = async (user: SignedUpUser) =>
 describe('presence across instances', () => {
   it('should show a user connected to instance 1 as online from instance 2, on /topic/presence and in the online list', async () => {
     const before = eventsFor(alice).length;
+    const connectedAt = Date.now();
     const tab = await connect(one, alice);
     await waitFor(() => statusesFor(alice, before).length === 1, { what: 'ONLINE on instance 2' });
+    const arrivedAt = Date.now();
     const [event] = eventsFor(alice).slice(before);
-    expect(event).toEqual({ userId: alice.userId, status: 'ONLINE', timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    // Epoch milliseconds, as the Spring version's PresenceEvent: `Date.now() - timestamp` works.
+    expect(event).toEqual({ userId: alice.userId, status: 'ONLINE', timestamp: expect.any(Number) });
+    expect(Number.isInteger(event!.timestamp)).toBe(true);
+    expect(event!.timestamp).toBeGreaterThanOrEqual(connectedAt - 1_000);
+    expect(event!.timestamp).toBeLessThanOrEqual(arrivedAt + 1_000);
 
     expect(await onlineIn(two, roomId, bob)).toEqual([alice.userId, bob.userId].sort((a, b) => a - b));
     expect(await redis().exists(`${prefix}user:presence:${alice.userId}`)).toBe(1);

@@ -34,6 +34,7 @@ afterAll(async () => {
 
 const sql = () => t.app.deps.database.sql;
 const topicOf = (roomId: number) => `/topic/room.${roomId}`;
+const eventsOf = (roomId: number) => `/topic/room.${roomId}.events`;
 
 async function directRoom(user: SignedUpUser, other: SignedUpUser): Promise<number> {
   const response = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(user.token), payload: { targetUserId: other.userId } });
@@ -71,7 +72,7 @@ async function member(roomId: number, user: SignedUpUser) {
 async function listedUnread(user: SignedUpUser, roomId: number): Promise<number> {
   const response = await t.app.inject({ method: 'GET', url: '/api/rooms', headers: bearer(user.token) });
   expect(response.statusCode, response.body).toBe(200);
-  const room = (response.json().rooms as { roomId: number; unreadCount: number }[]).find((candidate) => candidate.roomId === roomId);
+  const room = (response.json() as { roomId: number; unreadCount: number }[]).find((candidate) => candidate.roomId === roomId);
   return room!.unreadCount;
 }
 
@@ -95,15 +96,17 @@ async function expectSettled(roomId: number, user: SignedUpUser, expected: numbe
 }
 
 const readEvents = (client: TestStompClient, roomId: number) =>
-  client.received(topicOf(roomId)).filter((message: IMessage) => message.headers.event === 'read');
+  client.received(eventsOf(roomId)).filter((message: IMessage) => message.headers.event === 'READ');
 
 describe('read receipts and unread counts', () => {
   it("should raise B's unread 0 -> 3 with three messages and bring it to 0 when B reads the last by id, the cache equal to the database after every step", async () => {
     const roomId = await directRoom(alice, bob);
     const a = await connect(alice);
     const b = await connect(bob);
-    await a.subscribe(topicOf(roomId));
-    await b.subscribe(topicOf(roomId));
+    for (const client of [a, b]) {
+      await client.subscribe(topicOf(roomId));
+      await client.subscribe(eventsOf(roomId));
+    }
 
     await expectSettled(roomId, bob, 0);
     let last = { key: '', id: 0 };
@@ -116,19 +119,21 @@ describe('read receipts and unread counts', () => {
     expect(accepted.statusCode, accepted.body).toBe(202);
     expect(accepted.json()).toEqual({ roomId, lastReadMessageId: last.id, lastReadMessageKey: null });
 
-    // Both members see the READ event, told apart from chat messages by header and body.
+    // Both members see the READ event on the room's events topic; the room topic keeps chat messages only.
     await waitFor(() => readEvents(a, roomId).length === 1 && readEvents(b, roomId).length === 1, { what: 'READ event on both sockets' });
     const event = readEvents(a, roomId)[0]!;
     expect(event.headers['content-type']).toBe('application/json');
     expect(JSON.parse(event.body)).toEqual({
-      event: 'READ',
+      type: 'READ',
       roomId,
       userId: bob.userId,
       lastReadMessageId: last.id,
       unreadCount: 0,
-      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      timestamp: expect.any(Number),
     });
-    expect(a.received(topicOf(roomId)).filter((message) => message.headers.event === undefined)).toHaveLength(3);
+    expect(a.received(eventsOf(roomId))).toHaveLength(1);
+    expect(a.bodies<{ content: string }>(topicOf(roomId)).map((message) => message.content)).toEqual(['one', 'two', 'three']);
+    expect(a.received(topicOf(roomId)).filter((message) => message.headers.event !== undefined)).toEqual([]);
 
     // The consumer wrote the new count itself, before anyone asked for it.
     expect(await member(roomId, bob)).toEqual({ unreadCount: 0, lastRead: last.id });
@@ -161,7 +166,7 @@ describe('read receipts and unread counts', () => {
     const roomId = await directRoom(bob, carol);
     const b = await connect(bob);
     const c = await connect(carol);
-    await c.subscribe(topicOf(roomId));
+    await c.subscribe(eventsOf(roomId));
     const older = await sendStored(b, roomId, 'older');
     await sendStored(b, roomId, 'middle');
     const newer = await sendStored(b, roomId, 'newer');
@@ -189,7 +194,7 @@ describe('read receipts and unread counts', () => {
     const roomId = await directRoom(carol, bob);
     const c = await connect(carol);
     const b = await connect(bob);
-    await b.subscribe(topicOf(roomId));
+    await b.subscribe(eventsOf(roomId));
     const message = await sendStored(c, roomId, 'read me over STOMP');
     await expectSettled(roomId, bob, 1);
 

@@ -46,6 +46,8 @@ async function insertMessage(roomId: number, senderId: number, content: string, 
 }
 
 const member = (user: SignedUpUser) => ({ userId: user.userId, nickname: user.nickname });
+/** A member in the room's own view also carries their unread count there (the Spring version's MemberInfo). */
+const roomMember = (user: SignedUpUser, unreadCount = 0) => ({ ...member(user), unreadCount });
 const byUserId = (a: { userId: number }, b: { userId: number }) => a.userId - b.userId;
 
 describe('POST /api/rooms/direct', () => {
@@ -61,12 +63,13 @@ describe('POST /api/rooms/direct', () => {
     expect(response.statusCode, response.body).toBe(201);
     const room = response.json();
     expect(room).toEqual({
+      id: room.roomId,
       roomId: expect.any(Number),
       name: 'Bob',
       type: 'DIRECT',
       createdBy: alice.userId,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      members: [member(alice), member(bob)].sort(byUserId),
+      members: [roomMember(alice), roomMember(bob)].sort(byUserId),
     });
   });
 
@@ -145,12 +148,13 @@ describe('POST /api/rooms/group', () => {
     expect(response.statusCode, response.body).toBe(201);
     const room = response.json();
     expect({ ...room, members: [...room.members].sort(byUserId) }).toEqual({
+      id: room.roomId,
       roomId: expect.any(Number),
       name: 'Weekend plans',
       type: 'GROUP',
       createdBy: owner.userId,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      members: [member(owner), member(ann), member(ben)].sort(byUserId),
+      members: [roomMember(owner), roomMember(ann), roomMember(ben)].sort(byUserId),
     });
     const [count] = await t.app.deps.database.sql<{ n: number }[]>`
       select count(*)::int as n from chat_room_members where room_id = ${room.roomId}`;
@@ -160,7 +164,7 @@ describe('POST /api/rooms/group', () => {
   it('should create a group holding only the creator when memberIds is empty', async () => {
     const response = await createGroup(owner, 'Notes to self', []);
     expect(response.statusCode).toBe(201);
-    expect(response.json().members).toEqual([member(owner)]);
+    expect(response.json().members).toEqual([roomMember(owner)]);
   });
 
   it('should return 404 naming every unknown id and create nothing', async () => {
@@ -222,31 +226,34 @@ describe('GET /api/rooms', () => {
     const response = await call(carol, 'GET', '/api/rooms');
     expect(response.statusCode).toBe(200);
     const iso = expect.stringMatching(/^\d{4}-\d\d-\d\dT/);
-    expect(response.json()).toEqual({
-      rooms: [
-        {
-          roomId: direct,
-          name: 'Dave',
-          type: 'DIRECT',
-          memberCount: 2,
-          members: [member(carol), member(dave)].sort(byUserId),
-          lastMessage: { id: directMessage, content: 'hi carol', senderId: dave.userId, senderNickname: 'Dave', createdAt: iso },
-          unreadCount: 1,
-        },
-        {
-          roomId: older,
-          name: 'Older group',
-          type: 'GROUP',
-          memberCount: 3,
-          lastMessage: { id: groupMessage, content: 'hello group', senderId: erin.userId, senderNickname: 'Erin', createdAt: iso },
-          unreadCount: 1,
-        },
-        { roomId: quiet, name: 'Quiet group', type: 'GROUP', memberCount: 2, lastMessage: null, unreadCount: 0 },
-      ],
-    });
+    // A bare array, as the Spring version's List<ChatRoomListResponse>; `id` beside `roomId` for its clients.
+    expect(response.json()).toEqual([
+      {
+        id: direct,
+        roomId: direct,
+        name: 'Dave',
+        type: 'DIRECT',
+        createdAt: iso,
+        memberCount: 2,
+        members: [member(carol), member(dave)].sort(byUserId),
+        lastMessage: { id: directMessage, content: 'hi carol', senderId: dave.userId, senderNickname: 'Dave', createdAt: iso },
+        unreadCount: 1,
+      },
+      {
+        id: older,
+        roomId: older,
+        name: 'Older group',
+        type: 'GROUP',
+        createdAt: iso,
+        memberCount: 3,
+        lastMessage: { id: groupMessage, content: 'hello group', senderId: erin.userId, senderNickname: 'Erin', createdAt: iso },
+        unreadCount: 1,
+      },
+      { id: quiet, roomId: quiet, name: 'Quiet group', type: 'GROUP', createdAt: iso, memberCount: 2, lastMessage: null, unreadCount: 0 },
+    ]);
 
     // Dave is not in the quiet group and sees Carol's name on the direct room.
-    const daves = (await call(dave, 'GET', '/api/rooms')).json().rooms as { roomId: number; name: string }[];
+    const daves = (await call(dave, 'GET', '/api/rooms')).json() as { roomId: number; name: string }[];
     expect(daves.map((room) => [room.roomId, room.name])).toEqual([[direct, 'Carol'], [older, 'Older group']]);
   });
 
@@ -255,7 +262,7 @@ describe('GET /api/rooms', () => {
     const room = await groupId(frank, 'Chatty', []);
     await insertMessage(room, frank.userId, 'first', 1);
     const last = await insertMessage(room, frank.userId, 'second', 2);
-    const [listed] = (await call(frank, 'GET', '/api/rooms')).json().rooms;
+    const [listed] = (await call(frank, 'GET', '/api/rooms')).json();
     expect(listed.lastMessage).toMatchObject({ id: last, content: 'second' });
   });
 
@@ -263,7 +270,7 @@ describe('GET /api/rooms', () => {
     const loner = await signup(t.app);
     const response = await call(loner, 'GET', '/api/rooms');
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ rooms: [] });
+    expect(response.json()).toEqual([]);
   });
 
   it('should issue the same number of SQL statements for 2 rooms as for 50', async () => {
@@ -273,7 +280,7 @@ describe('GET /api/rooms', () => {
       try {
         const response = await call(user, 'GET', '/api/rooms');
         expect(response.statusCode).toBe(200);
-        return { rooms: response.json().rooms.length as number, statements: statements.length };
+        return { rooms: (response.json() as unknown[]).length, statements: statements.length };
       } finally {
         recording = false;
       }
@@ -323,12 +330,13 @@ describe('GET /api/rooms/{roomId}', () => {
     expect(response.statusCode).toBe(200);
     const room = response.json();
     expect({ ...room, members: [...room.members].sort(byUserId) }).toEqual({
+      id: roomId,
       roomId,
       name: 'Book club',
       type: 'GROUP',
       createdBy: gina.userId,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      members: [member(gina), member(hank)].sort(byUserId),
+      members: [roomMember(gina), roomMember(hank)].sort(byUserId),
     });
   });
 

@@ -58,7 +58,7 @@ async function databaseUnread(roomId: number, user: SignedUpUser): Promise<numbe
 async function listedUnread(app: TestApp['app'], user: SignedUpUser): Promise<Record<number, number>> {
   const response = await app.inject({ method: 'GET', url: '/api/rooms', headers: bearer(user.token) });
   expect(response.statusCode, response.body).toBe(200);
-  return Object.fromEntries((response.json().rooms as { roomId: number; unreadCount: number }[]).map((room) => [room.roomId, room.unreadCount]));
+  return Object.fromEntries((response.json() as { roomId: number; unreadCount: number }[]).map((room) => [room.roomId, room.unreadCount]));
 }
 
 describe('unread-count cache', () => {

@@ -1,6 +1,6 @@
 /**
- * What each frame the server pushes does to the page: chat messages and READ events on
- * `/topic/room.{id}`, presence on `/topic/presence`, refusals on `/user/queue/errors`.
+ * What each frame the server pushes does to the page: chat messages on `/topic/room.{id}`, room
+ * events (READ) on `/topic/room.{id}.events`, presence on `/topic/presence`, refusals on `/user/queue/errors`.
  * A body that is not a JSON object is ignored (or shown as text, for an error).
  */
 import { toast, pageVisible } from '../render/dom.js';
@@ -20,20 +20,20 @@ function parseBody(frame) {
   }
 }
 
-/** A read receipt travels the room's topic too; it carries `event: READ` (and the header `event:read`). */
-const isReadEvent = (frame, body) => frame.headers.event === 'read' || body.event === 'READ';
-
 export function onRoomFrame(roomId, frame) {
   const body = parseBody(frame);
   if (body === undefined) return;
-  if (isReadEvent(frame, body)) {
-    onReadEvent(roomId, body);
-    return;
-  }
   const message = liveMessage(roomId, body);
   if (!message) return;
   settleOutgoing(message.messageKey);
   receiveMessage(message);
+}
+
+/** `/topic/room.{id}.events`: the `event` header names the type; types the page does not know are ignored. */
+export function onRoomEvent(roomId, frame) {
+  const body = parseBody(frame);
+  if (body === undefined) return;
+  if (frame.headers.event === 'READ') onReadEvent(roomId, body);
 }
 
 function onReadEvent(roomId, event) {

@@ -9,19 +9,22 @@
  */
 import { state } from '../state.js';
 
-const MAX_ROOM_SUBSCRIPTIONS = 90;
+/** Two subscriptions a room (its messages and its events), under the server's 100 a session. */
+const MAX_ROOM_SUBSCRIPTIONS = 45;
 
 /** roomId → `{ subscription, live }`; `live` once the server's RECEIPT came back. */
 const roomSubscriptions = new Map();
 
 const handlers = {
   onFrame: () => {},
+  onEvent: () => {},
   /** The open room's subscription became live after its history was already read. */
   onOpenRoomLive: () => {},
 };
 
-export function configureRoomSubscriptions({ onFrame, onOpenRoomLive }) {
+export function configureRoomSubscriptions({ onFrame, onEvent, onOpenRoomLive }) {
   handlers.onFrame = onFrame;
+  handlers.onEvent = onEvent;
   handlers.onOpenRoomLive = onOpenRoomLive;
 }
 
@@ -45,15 +48,17 @@ export function syncRoomSubscriptions({ fillWhenLive = true } = {}) {
   for (const [roomId, entry] of roomSubscriptions) {
     if (wanted.has(roomId)) continue;
     entry.subscription.unsubscribe();
+    entry.events.unsubscribe();
     roomSubscriptions.delete(roomId);
   }
   for (const roomId of wanted) {
     if (roomSubscriptions.has(roomId)) continue;
-    const entry = { subscription: null, live: false };
+    const entry = { subscription: null, events: null, live: false };
     const onReceipt = () => {
       entry.live = true;
       if (fillWhenLive && state.view?.roomId === roomId && roomSubscriptions.get(roomId) === entry) handlers.onOpenRoomLive(state.view);
     };
+    entry.events = connection.subscribe(`/topic/room.${roomId}.events`, (frame) => handlers.onEvent(roomId, frame));
     entry.subscription = connection.subscribe(`/topic/room.${roomId}`, (frame) => handlers.onFrame(roomId, frame), {
       receipt: `room-${roomId}-${state.generation}`,
       onReceipt,

@@ -22,7 +22,7 @@ export async function refreshRooms() {
   }
   if (state.session !== session) return;
   const seenRoomId = pageVisible() ? state.view?.roomId : undefined;
-  const { fresh, seenHadUnread } = applyRoomList(data.rooms, seenRoomId);
+  const { fresh, seenHadUnread } = applyRoomList(data, seenRoomId);
   if (seenHadUnread) scheduleMarkRead(state.view);
   syncRoomSubscriptions();
   renderRooms();
