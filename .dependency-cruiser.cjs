@@ -8,7 +8,13 @@ const FEATURES = '^src/(auth|users|rooms|messages|receipts|presence|realtime|unr
 
 module.exports = {
   forbidden: [
-    { name: 'no-circular', severity: 'error', comment: 'Import cycles make start-up order and testing fragile.', from: { path: '^src/' }, to: { circular: true } },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'Import cycles make start-up order and testing fragile.',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
     {
       name: 'no-composition-root-imports',
       severity: 'error',
@@ -28,7 +34,7 @@ module.exports = {
       severity: 'error',
       comment: 'src/stomp is the codec: bytes in, frames out, no I/O.',
       from: { path: '^src/stomp/' },
-      to: { pathNot: '^src/stomp/|^node:(buffer|util)$|^buffer$' , dependencyTypes: ['local', 'npm', 'core'] },
+      to: { pathNot: '^src/stomp/|^node:(buffer|util)$|^buffer$', dependencyTypes: ['local', 'npm', 'core'] },
     },
     { name: 'no-orphans', severity: 'error', from: { orphan: true, path: '^src/', pathNot: '\\.d\\.ts$' }, to: {} },
     { name: 'not-to-unresolvable', severity: 'error', from: {}, to: { couldNotResolve: true } },
@@ -38,6 +44,10 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.mts', '.js', '.mjs'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+      extensions: ['.ts', '.mts', '.js', '.mjs'],
+    },
   },
 };

@@ -139,7 +139,9 @@ async function runTarget(target: Target, pool: LoadPool): Promise<TargetResult> 
       log(`${target.label}: ingest`);
       result.ingest = await runIngest(target, pool, plan, ingestOptions, 0);
       const ingest = result.ingest;
-      log(`  ingest: sent ${ingest.sent}, receipts ${ingest.receipts} (${ingest.receiptsPerSecond}/s), stored ${ingest.stored ?? 'n/a'} (${ingest.storedPerSecond ?? 'n/a'}/s); CPU s ${describeCpu(ingest.cpu)}${ingest.held ? '' : ` -> not held ${ingest.error ?? ingest.errors.join('; ')}`}`);
+      log(
+        `  ingest: sent ${ingest.sent}, receipts ${ingest.receipts} (${ingest.receiptsPerSecond}/s), stored ${ingest.stored ?? 'n/a'} (${ingest.storedPerSecond ?? 'n/a'}/s); CPU s ${describeCpu(ingest.cpu)}${ingest.held ? '' : ` -> not held ${ingest.error ?? ingest.errors.join('; ')}`}`,
+      );
       await target.settle();
     }
     if (workloads.has('connections')) {
@@ -171,17 +173,26 @@ function checkGoals(targets: TargetResult[], comparison: BenchResults['compariso
   const tenPerRoom = fanoutOptions.subscribersPerRoom === 10;
   goals.push({
     goal: 'fan-out 1,000 SENDs/s into rooms of 10 subscribers: p50 ≤ 10 ms, p99 ≤ 50 ms, 0 lost',
-    measured: at1000?.latency && tenPerRoom ? `p50 ${at1000.latency.p50} ms, p99 ${at1000.latency.p99} ms, lost ${at1000.lost}` : 'not measured at 1,000 SENDs/s × 10 subscribers',
+    measured:
+      at1000?.latency && tenPerRoom
+        ? `p50 ${at1000.latency.p50} ms, p99 ${at1000.latency.p99} ms, lost ${at1000.lost}`
+        : 'not measured at 1,000 SENDs/s × 10 subscribers',
     met: at1000?.latency && tenPerRoom ? at1000.latency.p50 <= 10 && at1000.latency.p99 <= 50 && at1000.lost === 0 : null,
   });
   goals.push({
-    goal: 'highest fan-out rate holding p99 ≤ 200 ms ≥ RabbitMQ Web-STOMP\'s (ratio ≥ 1.0)',
-    measured: comparison.fanoutRatioToRabbit === null ? 'no ratio' : `${comparison.fanoutHighest.service} vs ${comparison.fanoutHighest.rabbitmq} SEND/s = ${comparison.fanoutRatioToRabbit}×`,
+    goal: "highest fan-out rate holding p99 ≤ 200 ms ≥ RabbitMQ Web-STOMP's (ratio ≥ 1.0)",
+    measured:
+      comparison.fanoutRatioToRabbit === null
+        ? 'no ratio'
+        : `${comparison.fanoutHighest.service} vs ${comparison.fanoutHighest.rabbitmq} SEND/s = ${comparison.fanoutRatioToRabbit}×`,
     met: comparison.fanoutRatioToRabbit === null ? null : comparison.fanoutRatioToRabbit >= 1,
   });
   goals.push({
-    goal: 'highest fan-out rate ≥ half the raw ceiling\'s (ratio ≥ 0.5)',
-    measured: comparison.fanoutRatioToCeiling === null ? 'no ratio' : `${comparison.fanoutHighest.service} vs ${comparison.fanoutHighest.ceiling} SEND/s = ${comparison.fanoutRatioToCeiling}×`,
+    goal: "highest fan-out rate ≥ half the raw ceiling's (ratio ≥ 0.5)",
+    measured:
+      comparison.fanoutRatioToCeiling === null
+        ? 'no ratio'
+        : `${comparison.fanoutHighest.service} vs ${comparison.fanoutHighest.ceiling} SEND/s = ${comparison.fanoutRatioToCeiling}×`,
     met: comparison.fanoutRatioToCeiling === null ? null : comparison.fanoutRatioToCeiling >= 0.5,
   });
   const ingest = service?.ingest;
@@ -208,9 +219,15 @@ async function main(): Promise<void> {
   const limit = openFilesLimit('self');
   const neededFiles = Math.ceil(connectionsOptions.connections / workers) + 1024;
   if (workloads.has('connections') && limit && limit.soft < neededFiles) {
-    log(`warning: open-files limit ${limit.soft} < ${neededFiles} per load worker; run through bench/bench.sh (npm run bench), which raises it, or use more --workers`);
+    log(
+      `warning: open-files limit ${limit.soft} < ${neededFiles} per load worker; run through bench/bench.sh (npm run bench), which raises it, or use more --workers`,
+    );
   }
-  log(`${smoke ? 'smoke' : 'full'} run: targets ${targetNames.join(', ')}; workloads ${[...workloads].join(', ')}; load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
+  log(
+    `${smoke ? 'smoke' : 'full'} run: targets ${targetNames.join(', ')}; workloads ${[...workloads].join(', ')}; load average ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' ')}`,
+  );
   const loadAverageStart = loadavg().map((value) => round(value, 2));
   const pool = new LoadPool(workers);
   const targets: TargetResult[] = [];
@@ -233,8 +250,12 @@ async function main(): Promise<void> {
   }
 
   const pick = (name: string) => targets.find((target) => target.name === name);
-  const fanoutHighest = Object.fromEntries(targetNames.map((name) => [name, pick(name)?.fanout?.steps.length ? pick(name)!.fanout!.highestHeldRate : null]));
-  const ingestRate = Object.fromEntries(targetNames.map((name) => [name, pick(name)?.ingest && !pick(name)!.ingest!.error ? pick(name)!.ingest!.rate : null]));
+  const fanoutHighest = Object.fromEntries(
+    targetNames.map((name) => [name, pick(name)?.fanout?.steps.length ? pick(name)!.fanout!.highestHeldRate : null]),
+  );
+  const ingestRate = Object.fromEntries(
+    targetNames.map((name) => [name, pick(name)?.ingest && !pick(name)!.ingest!.error ? pick(name)!.ingest!.rate : null]),
+  );
   const comparison: BenchResults['comparison'] = {
     fanoutHighest,
     fanoutRatioToRabbit: share(fanoutHighest.service, fanoutHighest.rabbitmq),

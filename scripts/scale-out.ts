@@ -37,7 +37,12 @@ export interface RunningNginx {
 }
 
 /** Starts nginx in the foreground with the local config; resolves once it accepts connections. */
-export async function startNginx(options: { port: number; upstreams: [string, string]; prefixDir: string; quiet?: boolean }): Promise<RunningNginx> {
+export async function startNginx(options: {
+  port: number;
+  upstreams: [string, string];
+  prefixDir: string;
+  quiet?: boolean;
+}): Promise<RunningNginx> {
   const nginx = findNginx();
   if (!nginx) throw new Error(NGINX_MISSING);
   mkdirSync(options.prefixDir, { recursive: true });

@@ -145,7 +145,12 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
     log,
     onProduced: metrics.onProduced,
   });
-  const unread = createUnreadCache({ redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.UNREAD_CACHE_TTL_SECONDS, log });
+  const unread = createUnreadCache({
+    redis: deps.redis,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    ttlSeconds: config.UNREAD_CACHE_TTL_SECONDS,
+    log,
+  });
   const receipts = createReadReceipts(deps, {
     unread,
     limiter: sharedLimiter({ name: 'read', limit: config.READ_RECEIPT_RATE_LIMIT_PER_SECOND, windowMs: 1000 }),
@@ -193,7 +198,10 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
     ...pipeline.runners.map((runner) => ({ groupId: runner.groupId, topic: deps.topics.messages, assignment: runner.assignment })),
     { groupId: receipts.runner.groupId, topic: deps.topics.readReceipts, assignment: receipts.runner.assignment },
   ];
-  const connections = () => ({ open: realtime.sessions.size, connected: [...realtime.sessions].filter((session) => session.isConnected).length });
+  const connections = () => ({
+    open: realtime.sessions.size,
+    connected: [...realtime.sessions].filter((session) => session.isConnected).length,
+  });
   metrics.observe({
     sockets: { open: () => connections().open, connected: () => connections().connected },
     consumerLag: createConsumerLagTracker({ admin: deps.kafkaAdmin, consumers: consumerViews }),
@@ -231,7 +239,10 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
       consumerViews().map((view) => ({
         group: view.groupId,
         topic: view.topic,
-        partitions: view.assignment().map((tp) => tp.partition).sort((a, b) => a - b),
+        partitions: view
+          .assignment()
+          .map((tp) => tp.partition)
+          .sort((a, b) => a - b),
       })),
   });
   await app.register(authRoutes, { auth, perMinute: config.AUTH_RATE_LIMIT_PER_MINUTE });
@@ -243,7 +254,11 @@ export async function buildApp(config: AppConfig, overrides: AppOverrides = {}):
     maxGroupMembers: config.MAX_GROUP_MEMBERS,
   });
   await app.register(roomsRoutes, { rooms, authenticate });
-  await app.register(historyRoutes, { messages: createMessagesRepository(deps.database.sql), requireMember: rooms.requireMember, authenticate });
+  await app.register(historyRoutes, {
+    messages: createMessagesRepository(deps.database.sql),
+    requireMember: rooms.requireMember,
+    authenticate,
+  });
   await app.register(webClient);
 
   await app.register(receiptsRoutes, { receipts: receipts.service, authenticate });

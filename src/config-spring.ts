@@ -52,7 +52,14 @@ const URL_TARGETS: UrlTarget[] = [
     path: '/chat',
     names: 'server or account',
   },
-  { own: 'REDIS_URL', scheme: 'redis', host: ['REDIS_HOST', '127.0.0.1'], port: ['REDIS_PORT', '6379'], password: ['REDIS_PASSWORD'], names: 'server or password' },
+  {
+    own: 'REDIS_URL',
+    scheme: 'redis',
+    host: ['REDIS_HOST', '127.0.0.1'],
+    port: ['REDIS_PORT', '6379'],
+    password: ['REDIS_PASSWORD'],
+    names: 'server or password',
+  },
 ];
 
 /** Spring variables that are only another name for one of this service's. */

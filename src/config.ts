@@ -4,9 +4,12 @@ import { z } from 'zod';
 import { applySpringVariables } from './config-spring.js';
 
 /** A comma-separated list, trimmed, empties dropped. */
-const csv = z
-  .string()
-  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+const csv = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
 
 /** An address, an address/prefix block, or one of proxy-addr's named ranges. */
 function isProxyAddress(entry: string): boolean {
@@ -21,9 +24,16 @@ const trustProxy = z.string().transform((value, context): boolean | number | str
   if (value === 'false') return false;
   if (value === 'true') return true;
   if (/^\d+$/.test(value)) return Number(value) || false;
-  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   const bad = entries.filter((entry) => !isProxyAddress(entry));
-  if (bad.length || !entries.length) context.addIssue({ code: 'custom', message: `expected false, true, a hop count or proxy addresses/CIDRs; not ${bad.join(', ') || 'empty'}` });
+  if (bad.length || !entries.length)
+    context.addIssue({
+      code: 'custom',
+      message: `expected false, true, a hop count or proxy addresses/CIDRs; not ${bad.join(', ') || 'empty'}`,
+    });
   return entries;
 });
 
@@ -45,8 +55,14 @@ export const configSchema = z.object({
   AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(30),
   /** Read receipts (REST and STOMP together) per user per second, sliding window. */
   READ_RECEIPT_RATE_LIMIT_PER_SECOND: z.coerce.number().int().positive().default(10),
-  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore only').default(''),
-  KAFKA_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore only')
+    .default(''),
+  KAFKA_GROUP_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/)
+    .default(''),
   /** How often the topics are checked, to create them again if the broker lost them. */
   KAFKA_TOPIC_CHECK_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   REDIS_KEY_PREFIX: z.string().default(''),

@@ -6,15 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type {
-  ClientSpec,
-  FanoutDrainResult,
-  FanoutStartResult,
-  IngestResult,
-  OpenResult,
-  WorkerCommand,
-  WorkerReply,
-} from './protocol.js';
+import type { ClientSpec, FanoutDrainResult, FanoutStartResult, IngestResult, OpenResult, WorkerCommand, WorkerReply } from './protocol.js';
 
 /** Omit distributed over the union, so each command keeps its own fields. */
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -132,7 +124,12 @@ export class LoadPool {
     const subscriberShares = this.share(start.subscribers);
     const started = await Promise.all(
       this.workers.map((worker, index) =>
-        worker.call<FanoutStartResult>({ cmd: 'fanout-start', ...start, publishers: publisherShares[index]!, subscribers: subscriberShares[index]! }),
+        worker.call<FanoutStartResult>({
+          cmd: 'fanout-start',
+          ...start,
+          publishers: publisherShares[index]!,
+          subscribers: subscriberShares[index]!,
+        }),
       ),
     );
     const sent = Object.assign({}, ...started.map((result) => result.sent)) as Record<number, number>;

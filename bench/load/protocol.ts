@@ -82,6 +82,4 @@ export interface IngestResult {
   receiptLatencies: Float64Array;
 }
 
-export type WorkerReply =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: string };
+export type WorkerReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };

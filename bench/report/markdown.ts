@@ -2,14 +2,18 @@ import { describeCpu } from './cpu.js';
 import type { BenchResults, TargetResult } from './results.js';
 
 const number = (value: number | null | undefined, digits = 0) =>
-  value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  value === null || value === undefined || !Number.isFinite(value)
+    ? '–'
+    : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ratio = (value: number | null) => (value === null ? '–' : `${value.toFixed(2)}×`);
 const mib = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? '–' : `${(bytes / 1024 / 1024).toFixed(0)} MiB`);
 
 function fanoutRows(target: TargetResult): string[] {
   if (target.error) return [`| ${target.label} | – | – | – | – | – | – | – | – | did not run: ${target.error.split('\n')[0]} | |`];
   if (!target.fanout) return [];
-  const failure = target.fanout.error ? [`| ${target.label} | – | – | – | – | – | – | – | – | ${target.fanout.error.replace(/\|/g, '/')} | |`] : [];
+  const failure = target.fanout.error
+    ? [`| ${target.label} | – | – | – | – | – | – | – | – | ${target.fanout.error.replace(/\|/g, '/')} | |`]
+    : [];
   const steps = target.fanout.steps.map((step) => {
     const latency = step.latency;
     return `| ${target.label} | ${number(step.offeredRate)}${step.rerun ? ' (rerun)' : ''} | ${number(step.sentRate)} | ${number(step.deliveredPerSecond)} | ${number(latency?.p50, 2)} | ${number(latency?.p90, 2)} | ${number(latency?.p99, 2)} | ${number(latency?.max, 1)} | ${number(step.lost)} | ${step.held ? 'held' : `**no**: ${step.reason}`} | ${describeCpu(step.cpu)} |`;
@@ -51,16 +55,25 @@ export function renderMarkdown(results: BenchResults, plotFile: string): string 
     const result = byName[name]?.connections;
     return result ? pick(result) : '–';
   };
-  lines.push(`| idle connections reached (of ${number(options.connections.connections)}) | ${['service', 'rabbitmq', 'ceiling'].map((name) => connection(name, (result) => number(result.reached))).join(' | ')} | | |`);
-  lines.push(`| RSS per idle connection, KiB | ${['service', 'rabbitmq', 'ceiling'].map((name) => connection(name, (result) => number(result.rssPerConnectionKiB, 1))).join(' | ')} | | |`);
-  lines.push(`| heap per idle connection, KiB (RabbitMQ: Erlang VM memory) | ${['service', 'rabbitmq', 'ceiling'].map((name) => connection(name, (result) => number(result.heapPerConnectionKiB, 1))).join(' | ')} | | |`);
-  lines.push(`| connect rate, connections/s (${options.connections.concurrency} in flight) | ${['service', 'rabbitmq', 'ceiling'].map((name) => connection(name, (result) => number(result.connectPerSecond))).join(' | ')} | | |`);
+  lines.push(
+    `| idle connections reached (of ${number(options.connections.connections)}) | ${['service', 'rabbitmq', 'ceiling'].map((name) => connection(name, (result) => number(result.reached))).join(' | ')} | | |`,
+  );
+  lines.push(
+    `| RSS per idle connection, KiB | ${['service', 'rabbitmq', 'ceiling'].map((name) => connection(name, (result) => number(result.rssPerConnectionKiB, 1))).join(' | ')} | | |`,
+  );
+  lines.push(
+    `| heap per idle connection, KiB (RabbitMQ: Erlang VM memory) | ${['service', 'rabbitmq', 'ceiling'].map((name) => connection(name, (result) => number(result.heapPerConnectionKiB, 1))).join(' | ')} | | |`,
+  );
+  lines.push(
+    `| connect rate, connections/s (${options.connections.concurrency} in flight) | ${['service', 'rabbitmq', 'ceiling'].map((name) => connection(name, (result) => number(result.connectPerSecond))).join(' | ')} | | |`,
+  );
   lines.push('');
-  lines.push('## The issue\'s targets');
+  lines.push("## The issue's targets");
   lines.push('');
   lines.push('| target | measured | met |');
   lines.push('| --- | --- | --- |');
-  for (const goal of results.goals) lines.push(`| ${goal.goal} | ${goal.measured} | ${goal.met === null ? 'not measured' : goal.met ? 'yes' : '**no**'} |`);
+  for (const goal of results.goals)
+    lines.push(`| ${goal.goal} | ${goal.measured} | ${goal.met === null ? 'not measured' : goal.met ? 'yes' : '**no**'} |`);
   lines.push('');
   lines.push(
     `## Fan-out: ${options.fanout.rooms} rooms × ${options.fanout.subscribersPerRoom} subscribers, ${options.fanout.publishers} publishers, ${options.fanout.bodyBytes}-byte bodies, ${options.fanout.stepMs / 1000} s per step`,
@@ -72,9 +85,13 @@ export function renderMarkdown(results: BenchResults, plotFile: string): string 
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
   for (const target of results.targets) lines.push(...fanoutRows(target));
   lines.push('');
-  lines.push(`## Ingest: ${options.ingest.connections} connections × ${options.ingest.window} SENDs with a receipt outstanding, ${options.ingest.durationMs / 1000} s`);
+  lines.push(
+    `## Ingest: ${options.ingest.connections} connections × ${options.ingest.window} SENDs with a receipt outstanding, ${options.ingest.durationMs / 1000} s`,
+  );
   lines.push('');
-  lines.push('| target | sent | RECEIPTs | stored rows | RECEIPTs/s | stored/s | RECEIPT p50 / p99 ms | all acknowledged (and stored) | CPU seconds |');
+  lines.push(
+    '| target | sent | RECEIPTs | stored rows | RECEIPTs/s | stored/s | RECEIPT p50 / p99 ms | all acknowledged (and stored) | CPU seconds |',
+  );
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
   for (const target of results.targets) {
     const ingest = target.ingest;
@@ -88,7 +105,9 @@ export function renderMarkdown(results: BenchResults, plotFile: string): string 
   lines.push('');
   lines.push(`## Connections: ${number(options.connections.connections)} idle STOMP connections, each subscribed to one room`);
   lines.push('');
-  lines.push('| target | reached | failed | connect/s | CONNECT→CONNECTED p50 / p99 ms | RSS before → after | RSS/conn KiB | heap/conn KiB |');
+  lines.push(
+    '| target | reached | failed | connect/s | CONNECT→CONNECTED p50 / p99 ms | RSS before → after | RSS/conn KiB | heap/conn KiB |',
+  );
   lines.push('| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |');
   for (const target of results.targets) {
     const result = target.connections;

@@ -52,7 +52,8 @@ export function createRabbitTarget(options: { url: string; neededSockets: number
     async start() {
       if (!(await probeWebStomp(options.url))) {
         const enabled = await runCommand('rabbitmq-plugins', ['enable', 'rabbitmq_web_stomp'], { timeoutMs: 60_000 });
-        if (enabled.code !== 0) throw new Error(`RabbitMQ Web-STOMP not answering at ${options.url}, and enabling it failed: ${enabled.output.trim()}`);
+        if (enabled.code !== 0)
+          throw new Error(`RabbitMQ Web-STOMP not answering at ${options.url}, and enabling it failed: ${enabled.output.trim()}`);
         notes.push('rabbitmq_web_stomp was not enabled: the bench ran `rabbitmq-plugins enable rabbitmq_web_stomp`');
         const deadline = Date.now() + 30_000;
         while (!(await probeWebStomp(options.url))) {
@@ -61,7 +62,9 @@ export function createRabbitTarget(options: { url: string; neededSockets: number
         }
       }
       const version = await erlangEval('rabbit_misc:version().').catch(() => 'unknown');
-      notes.push(`RabbitMQ ${version.replace(/"/g, '')}, login guest/guest, destinations /topic/room.N (amq.topic, transient auto-delete queues)`);
+      notes.push(
+        `RabbitMQ ${version.replace(/"/g, '')}, login guest/guest, destinations /topic/room.N (amq.topic, transient auto-delete queues)`,
+      );
       pid = Number(await erlangEval('list_to_integer(os:getpid()).'));
       // RabbitMQ sizes its socket budget from the open-files limit it saw at boot (1,024 here →
       // 832 sockets) and stops answering CONNECT past it; raising the limit of the running VM
@@ -89,7 +92,9 @@ export function createRabbitTarget(options: { url: string; neededSockets: number
     async settle() {},
     async memory(): Promise<MemorySample> {
       // Collected first, like the Node targets, so the figure is live memory rather than garbage.
-      const total = Number(await erlangEval('[erlang:garbage_collect(P) || P <- erlang:processes()], erlang:memory(total).').catch(() => 'NaN'));
+      const total = Number(
+        await erlangEval('[erlang:garbage_collect(P) || P <- erlang:processes()], erlang:memory(total).').catch(() => 'NaN'),
+      );
       return { rssBytes: rssOf(pid!), heapBytes: Number.isFinite(total) ? total : null };
     },
     pid: () => pid,

@@ -86,10 +86,14 @@ export function createServiceTarget(options: ServiceTargetOptions): Target {
       return [join(options.root, 'dist/src/main.js')];
     }
     if (options.runtime === 'compiled') {
-      const build = await runCommand(process.execPath, [join(options.root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-        cwd: options.root,
-        timeoutMs: 180_000,
-      });
+      const build = await runCommand(
+        process.execPath,
+        [join(options.root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+        {
+          cwd: options.root,
+          timeoutMs: 180_000,
+        },
+      );
       const entry = join(options.root, 'dist/src/main.js');
       if (build.code === 0) {
         notes.push('runtime: compiled build (npm run build; node dist/src/main.js)');
@@ -97,7 +101,9 @@ export function createServiceTarget(options: ServiceTargetOptions): Target {
       }
       // tsc still emits when some other file has a type error; the compiled app is what runs.
       if (existsSync(entry)) {
-        notes.push(`runtime: compiled build (tsc reported type errors elsewhere in the tree and emitted anyway: ${build.output.split('\n')[0]?.slice(0, 160)})`);
+        notes.push(
+          `runtime: compiled build (tsc reported type errors elsewhere in the tree and emitted anyway: ${build.output.split('\n')[0]?.slice(0, 160)})`,
+        );
         return [entry];
       }
       notes.push('runtime: tsx (the build produced no dist/src/main.js)');
@@ -145,10 +151,16 @@ export function createServiceTarget(options: ServiceTargetOptions): Target {
       const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
       if (nodeArgs.length) notes.push(`node options for the service: ${nodeArgs.join(' ')}`);
       target = await startNodeTarget(args, { cwd: options.root, env, logFile: join(options.logDir, 'service.log'), nodeArgs });
-      await waitUntilReady('service', async () => (await fetch(`${baseUrl}/actuator/health`)).status === 200, { timeoutMs: 90_000, child: target.child });
+      await waitUntilReady('service', async () => (await fetch(`${baseUrl}/actuator/health`)).status === 200, {
+        timeoutMs: 90_000,
+        child: target.child,
+      });
       sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
       const files = target.openFilesLimit();
-      if (files) notes.push(`the service process may hold ${files.soft} open files (hard limit ${files.hard}); its own database, Redis and Kafka descriptors count against it too`);
+      if (files)
+        notes.push(
+          `the service process may hold ${files.soft} open files (hard limit ${files.hard}); its own database, Redis and Kafka descriptors count against it too`,
+        );
     },
 
     async prepare(wanted: Plan) {
@@ -170,7 +182,12 @@ export function createServiceTarget(options: ServiceTargetOptions): Target {
       for (let index = 0; index < wanted.ingestRooms; index += 1) {
         const owner = publishers[index % publishers.length]!;
         const other = subscribers[index % subscribers.length]!;
-        const created = await api<{ roomId: number }>('POST', '/api/rooms/group', { name: `bench ingest ${index}`, memberIds: [other.userId] }, owner.token);
+        const created = await api<{ roomId: number }>(
+          'POST',
+          '/api/rooms/group',
+          { name: `bench ingest ${index}`, memberIds: [other.userId] },
+          owner.token,
+        );
         roomIds[wanted.rooms + index] = created.roomId;
       }
     },

@@ -42,7 +42,12 @@ export async function runConnections(target: Target, pool: LoadPool, plan: Plan,
   const subscribers = plan.rooms * plan.subscribersPerRoom;
   const count = Math.min(options.connections, target.maxConnections?.() ?? Number.POSITIVE_INFINITY);
   const clients = Array.from({ length: count }, (_, index) =>
-    clientSpec(target, index, { role: 'subscriber', index: index % subscribers }, target.subscribeDestination(roomOfSubscriber(plan, index % subscribers))),
+    clientSpec(
+      target,
+      index,
+      { role: 'subscriber', index: index % subscribers },
+      target.subscribeDestination(roomOfSubscriber(plan, index % subscribers)),
+    ),
   );
   try {
     const opened = await pool.open(clients, { concurrency: options.concurrency, timeoutMs: 60_000 });

@@ -67,7 +67,13 @@ const twoSignificant = (value: number) => {
   return Math.round(value / magnitude) * magnitude;
 };
 
-export async function runFanout(target: Target, pool: LoadPool, plan: Plan, options: FanoutOptions, log: (line: string) => void): Promise<FanoutResult> {
+export async function runFanout(
+  target: Target,
+  pool: LoadPool,
+  plan: Plan,
+  options: FanoutOptions,
+  log: (line: string) => void,
+): Promise<FanoutResult> {
   const subscriberCount = plan.rooms * plan.subscribersPerRoom;
   const result: FanoutResult = { subscribers: subscriberCount, publishers: plan.publishers, steps: [], highestHeldRate: 0 };
 
@@ -201,6 +207,8 @@ export async function runFanout(target: Target, pool: LoadPool, plan: Plan, opti
 }
 
 function describe(step: FanoutStep): string {
-  const latency = step.latency ? `p50 ${step.latency.p50} p90 ${step.latency.p90} p99 ${step.latency.p99} max ${step.latency.max} ms` : 'no deliveries';
+  const latency = step.latency
+    ? `p50 ${step.latency.p50} p90 ${step.latency.p90} p99 ${step.latency.p99} max ${step.latency.max} ms`
+    : 'no deliveries';
   return `  fan-out ${step.offeredRate} SEND/s: sent ${step.sentRate}/s, delivered ${step.deliveredPerSecond}/s, ${latency}, lost ${step.lost}; CPU s ${describeCpu(step.cpu)}${step.held ? '' : ` -> not held (${step.reason})`}`;
 }

@@ -41,7 +41,13 @@ export interface IngestResult {
   error?: string;
 }
 
-export async function runIngest(target: Target, pool: LoadPool, plan: Plan, options: IngestOptions, keyBase: number): Promise<IngestResult> {
+export async function runIngest(
+  target: Target,
+  pool: LoadPool,
+  plan: Plan,
+  options: IngestOptions,
+  keyBase: number,
+): Promise<IngestResult> {
   const rooms = Array.from({ length: options.connections }, (_, index) => plan.rooms + index);
   const clients = rooms.map((_, index) => clientSpec(target, keyBase + index, { role: 'publisher', index }));
   const opened = await pool.open(clients, { concurrency: 50, timeoutMs: 20_000 });
@@ -99,7 +105,8 @@ export async function runIngest(target: Target, pool: LoadPool, plan: Plan, opti
       result.rate = result.receiptsPerSecond;
     }
     result.cpu = cpuSince(cpuBefore, owners());
-    result.held = outcome.receipts === outcome.sent && outcome.errors.length === 0 && (!target.stores || result.stored === outcome.receipts);
+    result.held =
+      outcome.receipts === outcome.sent && outcome.errors.length === 0 && (!target.stores || result.stored === outcome.receipts);
     return result;
   } finally {
     await pool.closeAll();

@@ -19,18 +19,20 @@ export const userStatus = pgEnum('user_status', ['ONLINE', 'OFFLINE']);
 export const roomType = pgEnum('room_type', ['DIRECT', 'GROUP']);
 export const messageType = pgEnum('message_type', ['TEXT', 'IMAGE', 'SYSTEM']);
 
-export const users = pgTable('users', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
-  // Stored normalised (trimmed, lower-cased), so the unique index is case-insensitive by construction.
-  email: varchar('email', { length: 254 }).notNull().unique('users_email_unique'),
-  passwordHash: text('password_hash').notNull(),
-  nickname: varchar('nickname', { length: 50 }).notNull(),
-  status: userStatus('status').notNull().default('OFFLINE'),
-  lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-}, (table) => [
-  index('users_nickname_lower_idx').using('btree', sql`lower(${table.nickname}) text_pattern_ops`),
-]);
+export const users = pgTable(
+  'users',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    // Stored normalised (trimmed, lower-cased), so the unique index is case-insensitive by construction.
+    email: varchar('email', { length: 254 }).notNull().unique('users_email_unique'),
+    passwordHash: text('password_hash').notNull(),
+    nickname: varchar('nickname', { length: 50 }).notNull(),
+    status: userStatus('status').notNull().default('OFFLINE'),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('users_nickname_lower_idx').using('btree', sql`lower(${table.nickname}) text_pattern_ops`)],
+);
 
 export const chatRooms = pgTable(
   'chat_rooms',
@@ -44,12 +46,7 @@ export const chatRooms = pgTable(
     createdBy: bigint('created_by', { mode: 'number' }).references(() => users.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [
-    check(
-      'chat_rooms_direct_key_matches_type',
-      sql`(${table.type} = 'DIRECT') = (${table.directKey} IS NOT NULL)`,
-    ),
-  ],
+  (table) => [check('chat_rooms_direct_key_matches_type', sql`(${table.type} = 'DIRECT') = (${table.directKey} IS NOT NULL)`)],
 );
 
 export const chatRoomMembers = pgTable(

@@ -49,39 +49,69 @@ export async function actuatorRoutes(app: FastifyInstance, options: ActuatorRout
   const tags = ['actuator'];
   const secured = { tags, security: bearerSecurity };
 
-  app.get('/actuator/info', { preHandler: options.authenticate, schema: { ...secured, summary: 'Build and instance information, and the Kafka partitions this instance owns' } }, async () => ({
-    name: options.packageInfo.name,
-    version: options.packageInfo.version,
-    instanceId: options.instanceId,
-    startedAt: options.startedAt.toISOString(),
-    uptimeSeconds: Math.round((Date.now() - options.startedAt.getTime()) / 1000),
-    node: process.version,
-    websocket: options.connections(),
-    kafka: { consumers: options.consumers() },
-  }));
-
-  app.get('/actuator/metrics', { preHandler: options.authenticate, schema: { ...secured, summary: 'A JSON summary of every metric; /actuator/metrics/{name} for one in full' } }, async () => {
-    const metrics = (await options.metrics.snapshot()) as unknown as MetricJson[];
-    return {
+  app.get(
+    '/actuator/info',
+    {
+      preHandler: options.authenticate,
+      schema: { ...secured, summary: 'Build and instance information, and the Kafka partitions this instance owns' },
+    },
+    async () => ({
+      name: options.packageInfo.name,
+      version: options.packageInfo.version,
       instanceId: options.instanceId,
-      names: metrics.map((metric) => metric.name).sort(),
-      summary: Object.fromEntries(metrics.filter((metric) => metric.name.startsWith('chat_')).map((metric) => [metric.name, summarise(metric)])),
-    };
-  });
+      startedAt: options.startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - options.startedAt.getTime()) / 1000),
+      node: process.version,
+      websocket: options.connections(),
+      kafka: { consumers: options.consumers() },
+    }),
+  );
 
-  app.get<{ Params: { name: string } }>('/actuator/metrics/:name', { preHandler: options.authenticate, schema: { ...secured, summary: 'One metric with all its labelled values' } }, async (request) => {
-    const metric = ((await options.metrics.snapshot()) as unknown as MetricJson[]).find((candidate) => candidate.name === request.params.name);
-    if (!metric) throw notFound(`no metric named ${request.params.name}`);
-    return {
-      name: metric.name,
-      help: metric.help,
-      type: metric.type,
-      measurements: metric.values.map((value) => ({ ...(value.metricName ? { sample: value.metricName } : {}), labels: value.labels, value: value.value })),
-    };
-  });
+  app.get(
+    '/actuator/metrics',
+    {
+      preHandler: options.authenticate,
+      schema: { ...secured, summary: 'A JSON summary of every metric; /actuator/metrics/{name} for one in full' },
+    },
+    async () => {
+      const metrics = (await options.metrics.snapshot()) as unknown as MetricJson[];
+      return {
+        instanceId: options.instanceId,
+        names: metrics.map((metric) => metric.name).sort(),
+        summary: Object.fromEntries(
+          metrics.filter((metric) => metric.name.startsWith('chat_')).map((metric) => [metric.name, summarise(metric)]),
+        ),
+      };
+    },
+  );
 
-  app.get('/actuator/prometheus', { schema: { tags, summary: 'Prometheus text exposition format (no auth; keep it off the public proxy)' } }, async (_request, reply) => {
-    const body = await options.metrics.render();
-    return reply.type(options.metrics.contentType).send(body);
-  });
+  app.get<{ Params: { name: string } }>(
+    '/actuator/metrics/:name',
+    { preHandler: options.authenticate, schema: { ...secured, summary: 'One metric with all its labelled values' } },
+    async (request) => {
+      const metric = ((await options.metrics.snapshot()) as unknown as MetricJson[]).find(
+        (candidate) => candidate.name === request.params.name,
+      );
+      if (!metric) throw notFound(`no metric named ${request.params.name}`);
+      return {
+        name: metric.name,
+        help: metric.help,
+        type: metric.type,
+        measurements: metric.values.map((value) => ({
+          ...(value.metricName ? { sample: value.metricName } : {}),
+          labels: value.labels,
+          value: value.value,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/actuator/prometheus',
+    { schema: { tags, summary: 'Prometheus text exposition format (no auth; keep it off the public proxy)' } },
+    async (_request, reply) => {
+      const body = await options.metrics.render();
+      return reply.type(options.metrics.contentType).send(body);
+    },
+  );
 }

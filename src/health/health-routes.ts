@@ -20,9 +20,13 @@ export async function healthRoutes(app: FastifyInstance, options: HealthRoutesOp
     status: 'UP',
   }));
 
-  app.get('/actuator/health/readiness', { schema: { ...schema, summary: 'Readiness probe: dependencies up and not shutting down' } }, async (_request, reply) => {
-    if (!options.isAcceptingTraffic()) return reply.status(503).send({ status: 'DOWN', reason: 'shutting down' });
-    const health = await runHealthChecks(options.checks);
-    return reply.status(health.status === 'UP' ? 200 : 503).send(health);
-  });
+  app.get(
+    '/actuator/health/readiness',
+    { schema: { ...schema, summary: 'Readiness probe: dependencies up and not shutting down' } },
+    async (_request, reply) => {
+      if (!options.isAcceptingTraffic()) return reply.status(503).send({ status: 'DOWN', reason: 'shutting down' });
+      const health = await runHealthChecks(options.checks);
+      return reply.status(health.status === 'UP' ? 200 : 503).send(health);
+    },
+  );
 }

@@ -20,7 +20,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const where = (error as FastifyError).validationContext ?? 'body';
       const message = error.validation
         .map((issue) => {
-          const field = issue.instancePath.replace(/^\//, '').replace(/\//g, '.') || (issue.params as { issue?: { path?: unknown[] } })?.issue?.path?.join('.') || where;
+          const field =
+            issue.instancePath.replace(/^\//, '').replace(/\//g, '.') ||
+            (issue.params as { issue?: { path?: unknown[] } })?.issue?.path?.join('.') ||
+            where;
           return `${field}: ${issue.message}`;
         })
         .join('; ');

@@ -11,7 +11,11 @@ import { durationToSeconds, type AppConfig } from '../config.js';
  * The HTTP plumbing every route relies on: CORS, per-route rate limits (in windows shared by all
  * instances, `rateLimitStore`), JWT, OpenAPI at /docs.
  */
-export async function registerHttpPlugins(app: FastifyInstance, config: AppConfig, options: { rateLimitStore: RateLimitPluginOptions['store'] }): Promise<void> {
+export async function registerHttpPlugins(
+  app: FastifyInstance,
+  config: AppConfig,
+  options: { rateLimitStore: RateLimitPluginOptions['store'] },
+): Promise<void> {
   await app.register(cors, { origin: config.CORS_ORIGINS.length ? config.CORS_ORIGINS : true });
   await app.register(rateLimit, { global: false, store: options.rateLimitStore });
   await app.register(fastifyJwt, {
@@ -25,7 +29,11 @@ export async function registerHttpPlugins(app: FastifyInstance, config: AppConfi
   });
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Chat backend', version: '0.1.0', description: 'REST API of the real-time chat service. Live messaging is STOMP 1.2 over WebSocket at /ws.' },
+      info: {
+        title: 'Chat backend',
+        version: '0.1.0',
+        description: 'REST API of the real-time chat service. Live messaging is STOMP 1.2 over WebSocket at /ws.',
+      },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
     transform: jsonSchemaTransform,

@@ -49,7 +49,10 @@ function headWithoutUpgradeOffer(request: IncomingMessage): Buffer {
     const lower = name.toLowerCase();
     if (OFFER_HEADERS.has(lower)) continue;
     if (lower === 'connection') {
-      const kept = value.split(',').map((token) => token.trim()).filter((token) => token && !OFFER_HEADERS.has(token.toLowerCase()));
+      const kept = value
+        .split(',')
+        .map((token) => token.trim())
+        .filter((token) => token && !OFFER_HEADERS.has(token.toLowerCase()));
       if (kept.length > 0) lines.push(`${name}: ${kept.join(', ')}`);
       continue;
     }

@@ -19,7 +19,9 @@ export function decodeJsonRecord<T>(schema: z.ZodType<T>, value: Buffer | string
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    throw new PoisonRecordError(`invalid ${what}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+    throw new PoisonRecordError(
+      `invalid ${what}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }

@@ -116,11 +116,18 @@ export function createTopicKeeper(options: TopicKeeperOptions) {
     }
     if (missingSince === undefined) {
       missingSince = Date.now();
-      log.warn({ topics: state.missing, graceMs }, 'kafka topics missing (was the broker replaced or wiped?); their consumers stop, and the topics are created again');
+      log.warn(
+        { topics: state.missing, graceMs },
+        'kafka topics missing (was the broker replaced or wiped?); their consumers stop, and the topics are created again',
+      );
     }
     const lost = consumersOf(state.missing).filter((consumer) => !retired.has(consumer));
     for (const consumer of lost) retired.add(consumer);
-    await Promise.all(lost.map((consumer) => consumer.retire().catch((error: unknown) => log.warn({ err: error, topic: consumer.topic }, 'retiring a kafka consumer failed'))));
+    await Promise.all(
+      lost.map((consumer) =>
+        consumer.retire().catch((error: unknown) => log.warn({ err: error, topic: consumer.topic }, 'retiring a kafka consumer failed')),
+      ),
+    );
 
     const wait = missingSince + graceMs - Date.now();
     if (wait > 0) {

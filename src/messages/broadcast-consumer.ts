@@ -8,8 +8,10 @@ export const roomChannel = (prefix: string, roomId: number | string) => `${prefi
 export function isTransientRedisError(error: unknown): boolean {
   const name = (error as Error | null)?.name ?? '';
   const message = (error as Error | null)?.message ?? '';
-  return /ClientClosed|ClientOffline|ConnectionTimeout|SocketClosed|Reconnect/i.test(name) ||
-    /closed|offline|ECONNREFUSED|ECONNRESET|socket|connection/i.test(message);
+  return (
+    /ClientClosed|ClientOffline|ConnectionTimeout|SocketClosed|Reconnect/i.test(name) ||
+    /closed|offline|ECONNREFUSED|ECONNRESET|socket|connection/i.test(message)
+  );
 }
 
 /** PUBLISHes ARGV as channel, payload pairs, in order. */
@@ -23,7 +25,11 @@ const PUBLISH_ALL = `for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[
  * retried by the runner: a subscriber may then see a message twice, and dedupes by messageKey
  * (at-least-once, never lost).
  */
-export function createBroadcastHandler(deps: { redis: RedisClient; keyPrefix: string; decode?: (record: ConsumedRecord) => ChatMessage }): RecordHandler {
+export function createBroadcastHandler(deps: {
+  redis: RedisClient;
+  keyPrefix: string;
+  decode?: (record: ConsumedRecord) => ChatMessage;
+}): RecordHandler {
   const decode = deps.decode ?? ((record: ConsumedRecord) => decodeChatMessage(record.value));
   return {
     async handleBatch(records: ConsumedRecord[]) {

@@ -24,7 +24,11 @@ export interface PipelineHooks {
  */
 export function createMessagePipeline(
   deps: AppDeps,
-  options: { deliver: (roomId: number, payload: Buffer) => void; deliverEvent: (roomId: number, payload: Buffer) => void; hooks?: PipelineHooks },
+  options: {
+    deliver: (roomId: number, payload: Buffer) => void;
+    deliverEvent: (roomId: number, payload: Buffer) => void;
+    hooks?: PipelineHooks;
+  },
 ) {
   const { config, log } = deps;
   const group = (name: string) => `${config.KAFKA_GROUP_PREFIX}${name}`;
@@ -75,9 +79,19 @@ export function createMessagePipeline(
 
   const subscriber: RedisClient = createRedis(config.REDIS_URL, log, `chat-${config.INSTANCE_ID}-sub`, { queueWhileOffline: true });
   const prefix = config.REDIS_KEY_PREFIX;
-  const fanIn: RoomFanIn = createRoomFanIn({ subscriber, channel: (roomId) => roomChannel(prefix, roomId), log, onMessage: options.deliver });
+  const fanIn: RoomFanIn = createRoomFanIn({
+    subscriber,
+    channel: (roomId) => roomChannel(prefix, roomId),
+    log,
+    onMessage: options.deliver,
+  });
   // One connection for both, so Redis hands this instance a room's messages and events in publish order.
-  const eventsFanIn: RoomFanIn = createRoomFanIn({ subscriber, channel: (roomId) => roomEventsChannel(prefix, roomId), log, onMessage: options.deliverEvent });
+  const eventsFanIn: RoomFanIn = createRoomFanIn({
+    subscriber,
+    channel: (roomId) => roomEventsChannel(prefix, roomId),
+    log,
+    onMessage: options.deliverEvent,
+  });
 
   return {
     fanIn,

@@ -82,7 +82,10 @@ export function createMessagePublisher(deps: {
           () => deps.onProduced?.(performance.now() - startedAt),
           (error: unknown) => {
             // The client learns that it must send again; the client library's wording stays in the log.
-            deps.log?.warn({ err: error, messageKey: message.messageKey, roomId: message.roomId }, 'produce failed; SEND answered with an error');
+            deps.log?.warn(
+              { err: error, messageKey: message.messageKey, roomId: message.roomId },
+              'produce failed; SEND answered with an error',
+            );
             throw new AppError('UNAVAILABLE', 'message not stored: the message broker did not acknowledge it; send it again');
           },
         );

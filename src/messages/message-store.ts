@@ -37,7 +37,9 @@ export async function storeMessages(sql: Sql, batch: StoredMessageInput[]): Prom
   // One statement, so one round trip and one implicit transaction: the unread update reads the
   // insert's RETURNING rows (a data-modifying CTE), where BEGIN, INSERT, UPDATE and COMMIT were
   // four round trips per batch.
-  const result = await sql<{ id: number | null; messageKey: string | null; roomId: number; senderId: number | null; userId: number | null }[]>`
+  const result = await sql<
+    { id: number | null; messageKey: string | null; roomId: number; senderId: number | null; userId: number | null }[]
+  >`
     with inserted as (
       insert into messages (message_key, room_id, sender_id, content, type, kafka_partition, kafka_offset, created_at)
       select x.message_key, x.room_id, x.sender_id, x.content, x.type::message_type, x.kafka_partition, x.kafka_offset, x.created_at
@@ -64,7 +66,8 @@ export async function storeMessages(sql: Sql, batch: StoredMessageInput[]): Prom
     select null, null, room_id, null, user_id from bumped`;
   const stored: StoreResult = { inserted: [], bumped: [] };
   for (const row of result) {
-    if (row.userId === null) stored.inserted.push({ id: row.id!, messageKey: row.messageKey!, roomId: row.roomId, senderId: row.senderId! });
+    if (row.userId === null)
+      stored.inserted.push({ id: row.id!, messageKey: row.messageKey!, roomId: row.roomId, senderId: row.senderId! });
     else stored.bumped.push({ roomId: row.roomId, userId: row.userId });
   }
   // Ids follow Kafka order; the union does not promise to keep the insert's row order.

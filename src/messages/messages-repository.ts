@@ -26,7 +26,11 @@ export function createMessagesRepository(sql: Sql) {
     /** Keyset read on the (room_id, id desc) index: cost follows `limit`, not the room's size. */
     async list(roomId: number, window: HistoryWindow, limit: number): Promise<HistoryMessage[]> {
       const bound =
-        window.after !== undefined ? sql`and m.id > ${window.after}` : window.before !== undefined ? sql`and m.id < ${window.before}` : sql``;
+        window.after !== undefined
+          ? sql`and m.id > ${window.after}`
+          : window.before !== undefined
+            ? sql`and m.id < ${window.before}`
+            : sql``;
       // The index is (room_id, id DESC): pages walk it forwards, `after` walks it backwards.
       const order = window.after !== undefined ? sql`asc` : sql`desc`;
       const rows = await sql<(Omit<HistoryMessage, 'createdAt'> & { createdAt: string })[]>`

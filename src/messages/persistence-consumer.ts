@@ -35,11 +35,14 @@ export function createPersistenceHandler(deps: {
 
 /** Some records were not inserted: those whose stored row says something else are not resends. */
 async function reportConflicts(sql: Sql, log: Logger, batch: StoredMessageInput[]): Promise<void> {
-  const conflicts = await findKeyConflicts(sql, batch.map((item) => item.message)).catch(() => []);
+  const conflicts = await findKeyConflicts(
+    sql,
+    batch.map((item) => item.message),
+  ).catch(() => []);
   for (const message of conflicts) {
     log.warn(
       { messageKey: message.messageKey, senderId: message.senderId, roomId: message.roomId },
-      'record reuses its sender\'s stored message key with other content: not stored, but delivered live',
+      "record reuses its sender's stored message key with other content: not stored, but delivered live",
     );
   }
 }

@@ -160,7 +160,8 @@ export function createMetrics(options: { prefix?: string; defaultMetrics?: boole
         if (!last) return;
         const now = Date.now();
         for (const record of records) {
-          if (Number.isFinite(record.timestamp) && record.timestamp > 0) consumeLatency.observe({ group }, Math.max(0, now - record.timestamp) / 1000);
+          if (Number.isFinite(record.timestamp) && record.timestamp > 0)
+            consumeLatency.observe({ group }, Math.max(0, now - record.timestamp) / 1000);
         }
         consumed.inc({ group }, records.length);
         lag?.recordBatch(group, last.topic, last.partition, last.offset, batch?.highWatermark);

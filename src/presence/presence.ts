@@ -164,10 +164,7 @@ export function createPresence(options: PresenceOptions) {
       stopped = true;
       clearInterval(refreshTimer);
       clearInterval(sweepTimer);
-      await Promise.race([
-        Promise.allSettled([...inFlight]),
-        new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
-      ]);
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       if (subscriber?.isOpen) await subscriber.close().catch(() => {});
     },
   };

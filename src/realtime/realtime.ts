@@ -98,7 +98,12 @@ export function createRealtime(deps: RealtimeDeps) {
     onSilent: (session) => deps.log.info({ session: session.id }, 'dropping silent STOMP client'),
     onError: (error, session) => deps.log.error({ err: error, session: session.id }, 'heart-beat check failed'),
   });
-  const deletedUsers = createDeletedUserSweep({ sessions: () => sessions, existingIds: deps.users.findExistingIds, intervalMs: timings.userSweepIntervalMs, log: deps.log });
+  const deletedUsers = createDeletedUserSweep({
+    sessions: () => sessions,
+    existingIds: deps.users.findExistingIds,
+    intervalMs: timings.userSweepIntervalMs,
+    log: deps.log,
+  });
 
   const services: SessionServices = {
     async authenticate(token) {

@@ -35,7 +35,17 @@ import {
 import { AckTracker } from './session/ack-tracker.js';
 import { dispatch } from './session/dispatch.js';
 import { sessionEnding, type SessionEnding } from './session/endings.js';
-import { closeReason, createRejection, FatalStompError, frameRef, NO_FRAME, reportOnErrorQueue, toFatal, type FrameRef, type Reject } from './session/error-policy.js';
+import {
+  closeReason,
+  createRejection,
+  FatalStompError,
+  frameRef,
+  NO_FRAME,
+  reportOnErrorQueue,
+  toFatal,
+  type FrameRef,
+  type Reject,
+} from './session/error-policy.js';
 import { frameCost, InboundFlow } from './session/inbound-flow.js';
 import { LivenessClock } from './session/liveness-clock.js';
 import { Outbound } from './session/outbound.js';
@@ -303,7 +313,8 @@ export class StompSession implements Subscriber {
 
   private receipt(receipt: string | undefined, extra?: Record<string, string>): void {
     // 'closing': a DISCONNECT or a fatal refusal is waiting for exactly these SEND receipts.
-    if (receipt && (this.state === 'connected' || this.state === 'closing')) this.writeFrame('RECEIPT', { 'receipt-id': receipt, ...extra });
+    if (receipt && (this.state === 'connected' || this.state === 'closing'))
+      this.writeFrame('RECEIPT', { 'receipt-id': receipt, ...extra });
   }
 
   private writeFrame(command: string, headers: Record<string, string>, body?: string): void {

@@ -125,7 +125,9 @@ export class SubscriptionRegistry {
       if (acknowledged && subscriber.ackId) {
         const ackId = subscriber.ackId(subscriptionId);
         const fields = { destination, subscription: subscriptionId, messageId: ackId, ack: ackId, escape: subscriber.escape };
-        subscriber.write(serializeMessage({ ...fields, contentType: options.contentType ?? 'application/json', extraHeaders: options.headers }, body));
+        subscriber.write(
+          serializeMessage({ ...fields, contentType: options.contentType ?? 'application/json', extraHeaders: options.headers }, body),
+        );
         written += 1;
         continue;
       }

@@ -11,7 +11,11 @@ const WEBSOCKET_CLOSE_GRACE_MS = 2_000;
  * The STOMP endpoint at /ws and its part in shutdown. `onShutdownStarted` runs first, so the
  * instance stops reporting ready before its sockets go.
  */
-export async function registerWebSocketEndpoint(app: FastifyInstance, realtime: Realtime, options: { onShutdownStarted(): void }): Promise<void> {
+export async function registerWebSocketEndpoint(
+  app: FastifyInstance,
+  realtime: Realtime,
+  options: { onShutdownStarted(): void },
+): Promise<void> {
   await app.register(websocket, {
     options: {
       // ws refuses a single message over this (close 1009) before buffering it. Twice the STOMP

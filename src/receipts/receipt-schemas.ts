@@ -19,9 +19,7 @@ const exactlyOneIssue = { message: 'give exactly one of lastReadMessageId and la
 export const readBodySchema = z.object(readTarget).refine(exactlyOne, exactlyOneIssue);
 
 /** SEND /app/chat.read: the same, with the room in the body. */
-export const stompReadBodySchema = z
-  .object({ roomId: idSchema, ...readTarget })
-  .refine(exactlyOne, exactlyOneIssue);
+export const stompReadBodySchema = z.object({ roomId: idSchema, ...readTarget }).refine(exactlyOne, exactlyOneIssue);
 
 export type ReadTarget = z.infer<typeof readBodySchema>;
 

@@ -37,7 +37,8 @@ export function createReceiptsService(deps: {
      */
     async submit(userId: number, roomId: number, target: ReadTarget): Promise<ReceiptAccepted> {
       await enforceLimit(deps.limiter, userId, 'read receipts');
-      const ref: MessageRef = target.lastReadMessageId !== undefined ? { id: target.lastReadMessageId } : { key: target.lastReadMessageKey! };
+      const ref: MessageRef =
+        target.lastReadMessageId !== undefined ? { id: target.lastReadMessageId } : { key: target.lastReadMessageKey! };
       const check = await deps.repository.check(roomId, userId, ref);
       if (!check.roomExists) throw notFound(`Room ${roomId} not found`);
       if (!check.isMember) throw forbidden(`Not a member of room ${roomId}`);
@@ -52,16 +53,14 @@ export function createReceiptsService(deps: {
         ...('key' in ref ? { lastReadMessageKey: ref.key } : {}),
         timestamp: new Date().toISOString(),
       };
-      const durable = deps.producer
-        .send({ topic: deps.topic, messages: [{ key: String(roomId), value: JSON.stringify(record) }] })
-        .then(
-          () => undefined,
-          (error: unknown) => {
-            // The client learns that it must send again; the client library's wording stays in the log.
-            deps.log.warn({ err: error, roomId, userId }, 'read receipt produce failed');
-            throw new AppError('UNAVAILABLE', 'read receipt not recorded: the message broker did not acknowledge it; send it again');
-          },
-        );
+      const durable = deps.producer.send({ topic: deps.topic, messages: [{ key: String(roomId), value: JSON.stringify(record) }] }).then(
+        () => undefined,
+        (error: unknown) => {
+          // The client learns that it must send again; the client library's wording stays in the log.
+          deps.log.warn({ err: error, roomId, userId }, 'read receipt produce failed');
+          throw new AppError('UNAVAILABLE', 'read receipt not recorded: the message broker did not acknowledge it; send it again');
+        },
+      );
       return { record, durable };
     },
   };

@@ -28,7 +28,12 @@ export type RoomEventType = keyof RoomEventPayloads;
 
 export const roomEventsChannel = (keyPrefix: string, roomId: number | string) => `${keyPrefix}chat:room:${roomId}:events`;
 
-export function encodeRoomEvent<T extends RoomEventType>(type: T, roomId: number, fields: RoomEventPayloads[T], timestamp = Date.now()): string {
+export function encodeRoomEvent<T extends RoomEventType>(
+  type: T,
+  roomId: number,
+  fields: RoomEventPayloads[T],
+  timestamp = Date.now(),
+): string {
   return JSON.stringify({ type, roomId, ...fields, timestamp });
 }
 

@@ -90,14 +90,16 @@ export function createRoomsRepository(sql: Sql) {
      * the (room_id, id desc) index answers with a single row per room.
      */
     async listForUser(userId: number): Promise<RoomListRecord[]> {
-      const rows = await sql<(Omit<RoomListRecord, 'lastMessage'> & {
-        createdAt: string;
-        lastId: number | null;
-        lastContent: string | null;
-        lastSenderId: number | null;
-        lastSenderNickname: string | null;
-        lastCreatedAt: string | null;
-      })[]>`
+      const rows = await sql<
+        (Omit<RoomListRecord, 'lastMessage'> & {
+          createdAt: string;
+          lastId: number | null;
+          lastContent: string | null;
+          lastSenderId: number | null;
+          lastSenderNickname: string | null;
+          lastCreatedAt: string | null;
+        })[]
+      >`
         select r.id as "roomId", r.name, r.type, r.created_at as "createdAt",
           (select count(*)::int from chat_room_members c where c.room_id = r.id) as "memberCount",
           case when r.type = 'DIRECT' then (
@@ -126,7 +128,13 @@ export function createRoomsRepository(sql: Sql) {
         lastMessage:
           lastId === null
             ? null
-            : { id: lastId, content: lastContent!, senderId: lastSenderId!, senderNickname: lastSenderNickname!, createdAt: toDate(lastCreatedAt!) },
+            : {
+                id: lastId,
+                content: lastContent!,
+                senderId: lastSenderId!,
+                senderNickname: lastSenderNickname!,
+                createdAt: toDate(lastCreatedAt!),
+              },
       }));
     },
 

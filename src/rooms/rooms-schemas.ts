@@ -11,7 +11,12 @@ export const directRoomBodySchema = z.object({
 });
 
 export const groupRoomBodySchema = z.object({
-  name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(isStorableText, STORABLE_TEXT_MESSAGE),
+  name: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(100, 'must be at most 100 characters')
+    .refine(isStorableText, STORABLE_TEXT_MESSAGE),
   memberIds: z.array(idSchema),
 });
 

@@ -63,7 +63,10 @@ export function createRoomsService({ rooms, users, maxGroupMembers }: RoomsServi
     /** Two statements whatever the number of rooms: the rooms, then the unread counts. */
     async listRooms(userId: number): Promise<RoomSummary[]> {
       const records = await rooms.listForUser(userId);
-      const unread = await rooms.unreadCounts(userId, records.map((record) => record.roomId));
+      const unread = await rooms.unreadCounts(
+        userId,
+        records.map((record) => record.roomId),
+      );
       return records.map(({ members, ...record }) => ({
         id: record.roomId,
         ...record,

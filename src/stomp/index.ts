@@ -11,28 +11,10 @@ export {
   type StompFrame,
   type StompHeader,
 } from './frame.js';
-export {
-  StompProtocolError,
-  isStompProtocolError,
-  preview,
-  stompErrorCatalogue,
-  type StompErrorCode,
-} from './errors.js';
+export { StompProtocolError, isStompProtocolError, preview, stompErrorCatalogue, type StompErrorCode } from './errors.js';
 export { decodeHeaderText, encodeHeaderText, headerEscaping, type HeaderEscaping } from './escaping.js';
-export {
-  DEFAULT_PARSER_LIMITS,
-  StompParser,
-  createStompParser,
-  type StompParserLimits,
-  type StompParserOptions,
-} from './parser.js';
-export {
-  serializeFrame,
-  serializeMessage,
-  type HeaderInput,
-  type MessageFields,
-  type SerializeOptions,
-} from './serializer.js';
+export { DEFAULT_PARSER_LIMITS, StompParser, createStompParser, type StompParserLimits, type StompParserOptions } from './parser.js';
+export { serializeFrame, serializeMessage, type HeaderInput, type MessageFields, type SerializeOptions } from './serializer.js';
 export {
   HEARTBEAT_EOL,
   formatHeartbeat,

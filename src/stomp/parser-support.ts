@@ -46,9 +46,7 @@ export function resolveLimits(options: Partial<StompParserLimits>): StompParserL
     }
   }
   if (limits.maxBodyBytes > limits.maxFrameBytes) {
-    throw new RangeError(
-      `maxBodyBytes (${limits.maxBodyBytes}) must not exceed maxFrameBytes (${limits.maxFrameBytes})`,
-    );
+    throw new RangeError(`maxBodyBytes (${limits.maxBodyBytes}) must not exceed maxFrameBytes (${limits.maxFrameBytes})`);
   }
   return limits;
 }

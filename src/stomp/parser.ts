@@ -62,11 +62,7 @@ const READ_BODY_BY_LENGTH = 2;
 const READ_BODY_TO_NULL = 3;
 const READ_TERMINATOR = 4;
 type ParserState =
-  | typeof READ_COMMAND
-  | typeof READ_HEADERS
-  | typeof READ_BODY_BY_LENGTH
-  | typeof READ_BODY_TO_NULL
-  | typeof READ_TERMINATOR;
+  typeof READ_COMMAND | typeof READ_HEADERS | typeof READ_BODY_BY_LENGTH | typeof READ_BODY_TO_NULL | typeof READ_TERMINATOR;
 
 export class StompParser {
   /** Decides header escaping for frames read from now on (CONNECT frames are never escaped). */
@@ -295,10 +291,7 @@ export class StompParser {
     const nul = chunk.indexOf(NUL, offset);
     if (nul !== -1 && nul - offset <= room) {
       const tail = chunk.subarray(offset, nul);
-      const body =
-        this.bodyParts.length === 0
-          ? Buffer.from(tail)
-          : Buffer.concat([...this.bodyParts, tail], this.bodyBytes + tail.length);
+      const body = this.bodyParts.length === 0 ? Buffer.from(tail) : Buffer.concat([...this.bodyParts, tail], this.bodyBytes + tail.length);
       this.frameBytes += tail.length;
       this.offset = nul;
       this.consumeTerminator();

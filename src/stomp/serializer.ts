@@ -14,9 +14,7 @@
 import { encodeHeaderText, headerEscaping, type HeaderEscaping } from './escaping.js';
 
 /** Ordered pairs (kept in order, repeats allowed) or a record (undefined values are skipped). */
-export type HeaderInput =
-  | Iterable<readonly [string, string]>
-  | Readonly<Record<string, string | number | undefined>>;
+export type HeaderInput = Iterable<readonly [string, string]> | Readonly<Record<string, string | number | undefined>>;
 
 export interface SerializeOptions {
   /** Defaults to the 1.2 rules for the command: none for CONNECT/STOMP/CONNECTED, else '1.2'. */

@@ -32,19 +32,14 @@ export function isStompVersion(value: string): value is StompVersion {
  * Picks the session version from a CONNECT frame's `accept-version` header.
  * Items are trimmed because the list is ours to interpret, not a header value to pass on.
  */
-export function negotiateVersion(
-  acceptVersion: string | undefined,
-  supported: readonly StompVersion[] = STOMP_VERSIONS,
-): StompVersion {
-  const offered =
-    acceptVersion === undefined ? ['1.0'] : acceptVersion.split(',').map((item) => item.trim());
+export function negotiateVersion(acceptVersion: string | undefined, supported: readonly StompVersion[] = STOMP_VERSIONS): StompVersion {
+  const offered = acceptVersion === undefined ? ['1.0'] : acceptVersion.split(',').map((item) => item.trim());
   for (const version of PREFERENCE) {
     if (supported.includes(version) && offered.includes(version)) return version;
   }
   throw new StompProtocolError(
     'unsupported-version',
-    `no common protocol version: client accepts ${preview(acceptVersion ?? '1.0')}, ` +
-      `server supports ${supported.join(',')}`,
+    `no common protocol version: client accepts ${preview(acceptVersion ?? '1.0')}, ` + `server supports ${supported.join(',')}`,
   );
 }
 

@@ -109,7 +109,10 @@ export function createUnreadCache(options: UnreadCacheOptions) {
   let retryTimer: NodeJS.Timeout | undefined;
   let closed = false;
 
-  const keysOf = (member: RoomMember) => [unreadKey(keyPrefix, member.roomId, member.userId), unreadGenerationKey(keyPrefix, member.roomId, member.userId)];
+  const keysOf = (member: RoomMember) => [
+    unreadKey(keyPrefix, member.roomId, member.userId),
+    unreadGenerationKey(keyPrefix, member.roomId, member.userId),
+  ];
   const usable = () => redis.isReady && !closed;
 
   async function invalidateNow(members: RoomMember[]): Promise<void> {
@@ -196,13 +199,18 @@ export function createUnreadCache(options: UnreadCacheOptions) {
         });
         if (misses.length === 0) return counts;
 
-        const fresh = await load(userId, misses.map((miss) => miss.roomId));
+        const fresh = await load(
+          userId,
+          misses.map((miss) => miss.roomId),
+        );
         const fills = misses.filter((miss) => fresh.has(miss.roomId));
         for (const miss of fills) counts.set(miss.roomId, fresh.get(miss.roomId)!);
         if (fills.length > 0 && usable()) {
           const keys = fills.flatMap((miss) => keysOf({ roomId: miss.roomId, userId }));
           const args = [ttl, ...fills.flatMap((miss) => [miss.generation, String(fresh.get(miss.roomId))])];
-          await redis.eval(FILL, { keys, arguments: args }).catch((error: unknown) => log.debug({ err: error }, 'unread cache: fill failed'));
+          await redis
+            .eval(FILL, { keys, arguments: args })
+            .catch((error: unknown) => log.debug({ err: error }, 'unread cache: fill failed'));
         }
         return counts;
       };

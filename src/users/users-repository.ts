@@ -44,7 +44,10 @@ export function createUsersRepository(db: Database) {
 
     async findExistingIds(ids: number[]): Promise<number[]> {
       if (ids.length === 0) return [];
-      const rows = await db.select({ id: users.id }).from(users).where(sql`${users.id} = any(${sql.param(ids)}::bigint[])`);
+      const rows = await db
+        .select({ id: users.id })
+        .from(users)
+        .where(sql`${users.id} = any(${sql.param(ids)}::bigint[])`);
       return rows.map((row) => row.id);
     },
 

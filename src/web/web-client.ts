@@ -17,7 +17,7 @@ const CONTENT_SECURITY_POLICY = [
   // Older Chromium and Safari do not treat ws: to the same host as 'self'.
   "connect-src 'self' ws: wss:",
   // STOMP.js runs its heart-beat timer in a worker built from a blob, which background tabs do not throttle.
-  "worker-src blob:",
+  'worker-src blob:',
   "object-src 'none'",
   "base-uri 'none'",
   "frame-ancestors 'none'",

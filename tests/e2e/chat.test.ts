@@ -62,7 +62,12 @@ async function loggedInWindow(user: SignedUpUser): Promise<ChatWindow> {
 }
 
 async function directRoom(a: SignedUpUser, b: SignedUpUser): Promise<number> {
-  const response = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(a.token), payload: { targetUserId: b.userId } });
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/direct',
+    headers: bearer(a.token),
+    payload: { targetUserId: b.userId },
+  });
   expect(response.statusCode, response.body).toBe(201);
   return response.json().roomId;
 }
@@ -104,7 +109,12 @@ describe('browser client', () => {
     await alice.page.getByTestId('user-search').fill(bobUser.email);
     await alice.page.getByTestId('user-result').filter({ hasText: bobUser.email }).getByTestId('start-direct').click();
     await waitForText(alice.page.getByTestId('room-title'), bobUser.nickname, 'the direct room to open for Alice');
-    await waitForAttribute(roomItem(alice.page, bobUser.nickname).getByTestId('presence-dot'), 'data-online', 'true', "Bob's dot to be online for Alice");
+    await waitForAttribute(
+      roomItem(alice.page, bobUser.nickname).getByTestId('presence-dot'),
+      'data-online',
+      'true',
+      "Bob's dot to be online for Alice",
+    );
 
     await sendFromBrowser(alice.page, 'Hi Bob!');
     await sendFromBrowser(alice.page, 'Are you there?');
@@ -121,7 +131,10 @@ describe('browser client', () => {
     await waitFor(() => bobsRow.getByTestId('unread-badge').isHidden(), { what: "Bob's badge to clear" });
     const roomId = Number(await bobsRow.getAttribute('data-room-id'));
     const bobToken = await tokenOf(bob.page);
-    await waitFor(async () => (await unreadOnServer(bobToken, roomId)) === 0, { timeoutMs: SERVER_WAIT_MS, what: 'the read receipt to reach the server' });
+    await waitFor(async () => (await unreadOnServer(bobToken, roomId)) === 0, {
+      timeoutMs: SERVER_WAIT_MS,
+      what: 'the read receipt to reach the server',
+    });
     await waitForText(alice.page.getByTestId('seen-by'), `Seen by ${bobUser.nickname}`, 'Alice to see that Bob read her messages');
 
     await sendFromBrowser(bob.page, 'Hello Alice — good to see you');
@@ -130,7 +143,10 @@ describe('browser client', () => {
     expect(await roomItem(alice.page, bobUser.nickname).getByTestId('unread-badge').isHidden()).toBe(true);
     await waitFor(async () => (await storedCount(roomId)) === 3, { timeoutMs: SERVER_WAIT_MS, what: 'the reply to be stored' });
     const aliceToken = await tokenOf(alice.page);
-    await waitFor(async () => (await unreadOnServer(aliceToken, roomId)) === 0, { timeoutMs: SERVER_WAIT_MS, what: "Alice's read receipt for the reply" });
+    await waitFor(async () => (await unreadOnServer(aliceToken, roomId)) === 0, {
+      timeoutMs: SERVER_WAIT_MS,
+      what: "Alice's read receipt for the reply",
+    });
     await screenshot(alice.page, 'direct-chat');
 
     await bob.context.close();
@@ -157,7 +173,12 @@ describe('browser client', () => {
     await page.getByTestId('group-name').fill(groupName);
     for (const member of [bob, carol]) {
       await page.getByTestId('group-member-search').fill(member.email);
-      await page.getByTestId('group-member-results').getByTestId('user-result').filter({ hasText: member.email }).getByTestId('group-add-member').click();
+      await page
+        .getByTestId('group-member-results')
+        .getByTestId('user-result')
+        .filter({ hasText: member.email })
+        .getByTestId('group-add-member')
+        .click();
       await page.getByTestId('group-chip').filter({ hasText: member.nickname }).waitFor();
     }
     await page.getByTestId('group-create').click();
@@ -190,7 +211,10 @@ describe('browser client', () => {
     const sender = await stompAs(bob, roomId);
     const texts = Array.from({ length: 75 }, (_, index) => `history ${String(index + 1).padStart(2, '0')}`);
     for (const content of texts) await sender.sendWithReceipt('/app/chat.send', { roomId, content });
-    await waitFor(async () => (await storedCount(roomId)) === texts.length, { timeoutMs: SERVER_WAIT_MS, what: 'the history to be stored' });
+    await waitFor(async () => (await storedCount(roomId)) === texts.length, {
+      timeoutMs: SERVER_WAIT_MS,
+      what: 'the history to be stored',
+    });
 
     const window = await loggedInWindow(alice);
     await openRoomByName(window.page, bob.nickname);
@@ -239,7 +263,10 @@ describe('browser client', () => {
     );
     const gap = ['gap 1', 'gap 2', 'gap 3', 'gap 4', 'gap 5'];
     for (const content of gap) await bobClient.sendWithReceipt('/app/chat.send', { roomId, content });
-    await waitFor(async () => (await storedCount(roomId)) === 1 + gap.length, { timeoutMs: SERVER_WAIT_MS, what: 'the gap messages to be stored' });
+    await waitFor(async () => (await storedCount(roomId)) === 1 + gap.length, {
+      timeoutMs: SERVER_WAIT_MS,
+      what: 'the gap messages to be stored',
+    });
     expect(await messageTexts(window.page)).not.toContain('gap 1');
 
     window.network.restore();
@@ -252,8 +279,16 @@ describe('browser client', () => {
     await waitFor(() => chatBodies(bobClient, roomId).some((body) => body.content === 'typed while offline'), {
       what: 'the offline message at Bob',
     });
-    await waitFor(async () => (await storedCount(roomId)) === 2 + gap.length, { timeoutMs: SERVER_WAIT_MS, what: 'the offline message to be stored' });
-    await waitForAttribute(window.page.getByTestId('message').filter({ hasText: 'typed while offline' }), 'data-status', 'sent', 'the resend to be acknowledged');
+    await waitFor(async () => (await storedCount(roomId)) === 2 + gap.length, {
+      timeoutMs: SERVER_WAIT_MS,
+      what: 'the offline message to be stored',
+    });
+    await waitForAttribute(
+      window.page.getByTestId('message').filter({ hasText: 'typed while offline' }),
+      'data-status',
+      'sent',
+      'the resend to be acknowledged',
+    );
     expect(chatBodies(bobClient, roomId).filter((body) => body.content === 'typed while offline')).toHaveLength(1);
     await screenshot(window.page, 'after-reconnect');
   });
@@ -275,7 +310,9 @@ describe('browser client', () => {
     await bobWindow.page.reload();
     await waitForMessages(bobWindow.page, [payload], 'the markup message after a reload');
     for (const { page } of [aliceWindow, bobWindow]) {
-      expect(await page.locator('[data-testid=message-list] img, [data-testid=message-list] script, [data-testid=message-list] b').count()).toBe(0);
+      expect(
+        await page.locator('[data-testid=message-list] img, [data-testid=message-list] script, [data-testid=message-list] b').count(),
+      ).toBe(0);
       expect(await page.locator('[data-testid=room-list] img').count()).toBe(0);
     }
     await screenshot(bobWindow.page, 'markup-as-text');

@@ -52,7 +52,12 @@ describe('browser client across an instance restart', () => {
   it('should reconnect when its instance restarts and fill in the messages sent through the other instance meanwhile', async () => {
     const alice = await signup(one.app);
     const bob = await signup(two.app);
-    const room = await one.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: bob.userId } });
+    const room = await one.app.inject({
+      method: 'POST',
+      url: '/api/rooms/direct',
+      headers: bearer(alice.token),
+      payload: { targetUserId: bob.userId },
+    });
     expect(room.statusCode, room.body).toBe(201);
     const roomId: number = room.json().roomId;
     bobClient = await connectStomp(two.baseUrl, bob.token);
@@ -70,7 +75,10 @@ describe('browser client across an instance restart', () => {
     await waitForAttribute(window.page.getByTestId('connection-status'), 'data-state', 'reconnecting', 'the page to notice the shutdown');
     const meanwhile = ['while it was down 1', 'while it was down 2', 'while it was down 3'];
     for (const content of meanwhile) await bobClient.sendWithReceipt('/app/chat.send', { roomId, content });
-    await waitFor(async () => (await storedCount(roomId)) === 1 + meanwhile.length, { timeoutMs: 30_000, what: 'the messages stored by instance two' });
+    await waitFor(async () => (await storedCount(roomId)) === 1 + meanwhile.length, {
+      timeoutMs: 30_000,
+      what: 'the messages stored by instance two',
+    });
 
     one = await startTestApp(isolation, { env: { INSTANCE_ID: 'node-1' }, listen: false });
     await one.app.listen({ port: Number(port), host: '127.0.0.1' });

@@ -67,7 +67,12 @@ const clients: TestStompClient[] = [];
 beforeAll(async () => {
   [t, browser] = await Promise.all([startTestApp(isolation), launchBrowser()]);
   [alice, bob] = await Promise.all([signup(t.app, { nickname: 'alice' }), signup(t.app, { nickname: 'bob' })]);
-  const room = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: bob.userId } });
+  const room = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/direct',
+    headers: bearer(alice.token),
+    payload: { targetUserId: bob.userId },
+  });
   expect(room.statusCode, room.body).toBe(201);
   roomId = room.json().roomId;
   const stompJs = await readFile(STOMP_JS, 'utf8');
@@ -102,11 +107,14 @@ async function openSpringPage(): Promise<{ page: Page; pageErrors: string[] }> {
 const shown = (page: Page) => page.evaluate(() => (window as unknown as { received: Shown[] }).received);
 
 describe('a client written for the Spring version', () => {
-  it("should get every chat message on /topic/room.N and nothing else while the other member sends and marks read; the read events go to /topic/room.N.events", async () => {
+  it('should get every chat message on /topic/room.N and nothing else while the other member sends and marks read; the read events go to /topic/room.N.events', async () => {
     const { page, pageErrors } = await openSpringPage();
     const topic = `/topic/room.${roomId}`;
     const url = `${t.baseUrl.replace(/^http/, 'ws')}/ws`;
-    await page.evaluate(([ws, token, room]) => (window as unknown as { connect(u: string, t: string, r: number): void }).connect(ws, token, room), [url, alice.token, roomId] as const);
+    await page.evaluate(
+      ([ws, token, room]) => (window as unknown as { connect(u: string, t: string, r: number): void }).connect(ws, token, room),
+      [url, alice.token, roomId] as const,
+    );
     // stompjs 2.x asks no RECEIPT for its SUBSCRIBE: wait until the server holds the subscription.
     await waitFor(() => t.app.realtime.registry.subscriberCount(topic) === 1 && t.app.pipeline.fanIn.channels().includes(roomId), {
       timeoutMs: 15_000,
@@ -122,8 +130,14 @@ describe('a client written for the Spring version', () => {
     const sent: string[] = [];
     const sendFromPage = async (content: string) => {
       sent.push(content);
-      await page.evaluate(([room, text]) => (window as unknown as { sendMessage(r: number, c: string): void }).sendMessage(room, text), [roomId, content] as const);
-      await waitFor(() => b.bodies<{ content: string }>(topic).some((message) => message.content === content), { timeoutMs: 15_000, what: `"${content}" delivered` });
+      await page.evaluate(([room, text]) => (window as unknown as { sendMessage(r: number, c: string): void }).sendMessage(room, text), [
+        roomId,
+        content,
+      ] as const);
+      await waitFor(() => b.bodies<{ content: string }>(topic).some((message) => message.content === content), {
+        timeoutMs: 15_000,
+        what: `"${content}" delivered`,
+      });
     };
     const sendFromBob = async (content: string) => {
       sent.push(content);
@@ -176,7 +190,9 @@ describe('a client written for the Spring version', () => {
       expect(entry.headers.destination).toBe(topic);
     }
     expect(pageErrors).toEqual([]);
-    expect(await page.locator('#conversation li').allTextContents()).toEqual(onPage.map((entry) => `${entry.message.senderNickname}: ${entry.message.content}`));
+    expect(await page.locator('#conversation li').allTextContents()).toEqual(
+      onPage.map((entry) => `${entry.message.senderNickname}: ${entry.message.content}`),
+    );
     await page.context().close();
   });
 });

@@ -71,7 +71,10 @@ describe("the Spring version's deployment variables", () => {
 
     const health = await fetch(`${app.baseUrl}/actuator/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'UP', components: { db: { status: 'UP' }, redis: { status: 'UP' }, kafka: { status: 'UP' } } });
+    expect(await health.json()).toMatchObject({
+      status: 'UP',
+      components: { db: { status: 'UP' }, redis: { status: 'UP' }, kafka: { status: 'UP' } },
+    });
 
     // It really works against the database `chat` and the default topic names.
     const signedUp = await fetch(`${app.baseUrl}/api/auth/signup`, {
@@ -83,9 +86,9 @@ describe("the Spring version's deployment variables", () => {
     const sql = postgres(stack.urls.database('chat'), { max: 1, onnotice: () => {} });
     try {
       expect(await sql`select email from users`).toEqual([{ email: 'spring@example.com' }]);
-      expect(await sql`select current_user as "user", pg_catalog.pg_get_userbyid(datdba) as owner from pg_database where datname = 'chat'`).toEqual([
-        { user: 'postgres', owner: 'chat' },
-      ]);
+      expect(
+        await sql`select current_user as "user", pg_catalog.pg_get_userbyid(datdba) as owner from pg_database where datname = 'chat'`,
+      ).toEqual([{ user: 'postgres', owner: 'chat' }]);
     } finally {
       await sql.end({ timeout: 5 });
     }
@@ -115,7 +118,9 @@ describe("the Spring version's deployment variables", () => {
       startTimeoutMs: 90_000,
     });
     try {
-      const warnings = conflicting.logs.filter((line) => line.level === 40 && /is used; .* ignored/.test(line.msg ?? '')).map((line) => line.msg);
+      const warnings = conflicting.logs
+        .filter((line) => line.level === 40 && /is used; .* ignored/.test(line.msg ?? ''))
+        .map((line) => line.msg);
       expect(warnings).toEqual([
         'DATABASE_URL is used; DB_HOST describe another server or account and are ignored',
         'KAFKA_BROKERS is used; KAFKA_BOOTSTRAP_SERVERS names other brokers and is ignored',
@@ -138,7 +143,11 @@ describe('a Kafka broker replaced by an empty one', () => {
   it('should create the topics again and resume producing and all three consumer groups by itself', async () => {
     const isolation = testEnv({ RATE_LIMIT_MESSAGES_PER_SECOND: '100', KAFKA_TOPIC_CHECK_INTERVAL_MS: '1000' });
     t = await startTestApp(isolation, {
-      env: { DATABASE_URL: stack.urls.database(`chat_replaced_${isolation.suffix}`), REDIS_URL: stack.urls.redis, KAFKA_BROKERS: stack.urls.kafka },
+      env: {
+        DATABASE_URL: stack.urls.database(`chat_replaced_${isolation.suffix}`),
+        REDIS_URL: stack.urls.redis,
+        KAFKA_BROKERS: stack.urls.kafka,
+      },
     });
     const probe = await openChatProbe(t, clients);
 

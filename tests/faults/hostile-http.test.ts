@@ -25,7 +25,12 @@ let roomId: number;
 beforeAll(async () => {
   t = await startTestApp(isolation);
   [alice, bob, carol] = await Promise.all([signup(t.app), signup(t.app), signup(t.app)]);
-  const room = await t.app.inject({ method: 'POST', url: '/api/rooms/group', headers: bearer(alice.token), payload: { name: 'private', memberIds: [bob.userId] } });
+  const room = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/group',
+    headers: bearer(alice.token),
+    payload: { name: 'private', memberIds: [bob.userId] },
+  });
   roomId = room.json().roomId;
 });
 afterAll(async () => {
@@ -77,7 +82,12 @@ describe('hostile credentials over HTTP', () => {
       ['no token', {}],
       ['Basic credentials', { authorization: 'Basic YWxpY2U6c2VjcmV0' }],
       ['an expired token', bearer(handMadeToken({ sub: String(alice.userId), email: alice.email, iat: now - 7200, exp: now - 3600 }))],
-      ['a token signed with another secret', bearer(handMadeToken({ sub: String(alice.userId), email: alice.email, iat: now }, { secret: 'not-the-server-secret-but-long-enough!!' }))],
+      [
+        'a token signed with another secret',
+        bearer(
+          handMadeToken({ sub: String(alice.userId), email: alice.email, iat: now }, { secret: 'not-the-server-secret-but-long-enough!!' }),
+        ),
+      ],
       ['an alg:none token', bearer(handMadeToken({ sub: String(alice.userId), email: alice.email, iat: now }, { alg: 'none' }))],
       ["a deleted user's valid token", bearer(ghost.token)],
     ];
@@ -124,23 +134,119 @@ describe('hostile credentials over HTTP', () => {
 
 describe('hostile HTTP bodies', () => {
   it('should refuse oversized bodies, wrong content types, broken, deep and prototype-polluting JSON with a 4xx and the error shape', async () => {
-    const deep = (depth: number) => `{"email":${'['.repeat(depth)}${']'.repeat(depth)},"password":"correct horse battery","nickname":"deep"}`;
+    const deep = (depth: number) =>
+      `{"email":${'['.repeat(depth)}${']'.repeat(depth)},"password":"correct horse battery","nickname":"deep"}`;
     const cases: { input: string; request: InjectOptions; status: number }[] = [
-      { input: 'a 300 KiB JSON body', request: { method: 'POST', url: '/api/auth/signup', payload: JSON.stringify({ email: 'big@example.com', password: 'x'.repeat(300 * 1024), nickname: 'big' }), headers: { 'content-type': 'application/json' } }, status: 413 },
-      { input: 'a 10 MiB JSON body', request: { method: 'POST', url: '/api/rooms/group', payload: `{"name":"${'x'.repeat(10 * 1024 * 1024)}","memberIds":[]}`, headers: { ...bearer(alice.token), 'content-type': 'application/json' } }, status: 413 },
-      { input: 'text/plain body', request: { method: 'POST', url: '/api/auth/login', payload: 'email=a@b.c', headers: { 'content-type': 'text/plain' } }, status: 415 },
-      { input: 'form-encoded body', request: { method: 'POST', url: '/api/auth/login', payload: 'email=a%40b.c&password=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, status: 415 },
-      { input: 'XML body', request: { method: 'POST', url: '/api/auth/login', payload: '<login/>', headers: { 'content-type': 'application/xml' } }, status: 415 },
-      { input: 'JSON sent as multipart/form-data', request: { method: 'POST', url: '/api/auth/login', payload: '{}', headers: { 'content-type': 'multipart/form-data; boundary=x' } }, status: 415 },
-      { input: 'broken JSON', request: { method: 'POST', url: '/api/auth/login', payload: '{"email": "a@b.c",', headers: { 'content-type': 'application/json' } }, status: 400 },
-      { input: 'JSON nested 10,000 deep', request: { method: 'POST', url: '/api/auth/signup', payload: deep(10_000), headers: { 'content-type': 'application/json' } }, status: 400 },
-      { input: 'JSON nested 100,000 deep', request: { method: 'POST', url: '/api/auth/signup', payload: deep(100_000), headers: { 'content-type': 'application/json' } }, status: 400 },
-      { input: 'a "__proto__" key', request: { method: 'POST', url: '/api/auth/login', payload: '{"email":"a@b.c","password":"x","__proto__":{"isAdmin":true}}', headers: { 'content-type': 'application/json' } }, status: 400 },
-      { input: 'a "constructor.prototype" key', request: { method: 'POST', url: '/api/auth/login', payload: '{"email":"a@b.c","password":"x","constructor":{"prototype":{"isAdmin":true}}}', headers: { 'content-type': 'application/json' } }, status: 400 },
-      { input: 'a JSON array instead of an object', request: { method: 'POST', url: '/api/auth/login', payload: '[1,2,3]', headers: { 'content-type': 'application/json' } }, status: 400 },
-      { input: 'memberIds with 100,000 entries', request: { method: 'POST', url: '/api/rooms/group', payload: { name: 'crowd', memberIds: Array.from({ length: 100_000 }, (_, index) => index + 1) }, headers: bearer(alice.token) }, status: 413 },
-      { input: 'memberIds with 10,000 entries (under the body limit)', request: { method: 'POST', url: '/api/rooms/group', payload: { name: 'crowd', memberIds: Array.from({ length: 10_000 }, (_, index) => index + 1) }, headers: bearer(alice.token) }, status: 400 },
-      { input: 'a number where a string belongs', request: { method: 'POST', url: '/api/auth/login', payload: { email: 12345, password: ['x'] } }, status: 400 },
+      {
+        input: 'a 300 KiB JSON body',
+        request: {
+          method: 'POST',
+          url: '/api/auth/signup',
+          payload: JSON.stringify({ email: 'big@example.com', password: 'x'.repeat(300 * 1024), nickname: 'big' }),
+          headers: { 'content-type': 'application/json' },
+        },
+        status: 413,
+      },
+      {
+        input: 'a 10 MiB JSON body',
+        request: {
+          method: 'POST',
+          url: '/api/rooms/group',
+          payload: `{"name":"${'x'.repeat(10 * 1024 * 1024)}","memberIds":[]}`,
+          headers: { ...bearer(alice.token), 'content-type': 'application/json' },
+        },
+        status: 413,
+      },
+      {
+        input: 'text/plain body',
+        request: { method: 'POST', url: '/api/auth/login', payload: 'email=a@b.c', headers: { 'content-type': 'text/plain' } },
+        status: 415,
+      },
+      {
+        input: 'form-encoded body',
+        request: {
+          method: 'POST',
+          url: '/api/auth/login',
+          payload: 'email=a%40b.c&password=x',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        },
+        status: 415,
+      },
+      {
+        input: 'XML body',
+        request: { method: 'POST', url: '/api/auth/login', payload: '<login/>', headers: { 'content-type': 'application/xml' } },
+        status: 415,
+      },
+      {
+        input: 'JSON sent as multipart/form-data',
+        request: { method: 'POST', url: '/api/auth/login', payload: '{}', headers: { 'content-type': 'multipart/form-data; boundary=x' } },
+        status: 415,
+      },
+      {
+        input: 'broken JSON',
+        request: { method: 'POST', url: '/api/auth/login', payload: '{"email": "a@b.c",', headers: { 'content-type': 'application/json' } },
+        status: 400,
+      },
+      {
+        input: 'JSON nested 10,000 deep',
+        request: { method: 'POST', url: '/api/auth/signup', payload: deep(10_000), headers: { 'content-type': 'application/json' } },
+        status: 400,
+      },
+      {
+        input: 'JSON nested 100,000 deep',
+        request: { method: 'POST', url: '/api/auth/signup', payload: deep(100_000), headers: { 'content-type': 'application/json' } },
+        status: 400,
+      },
+      {
+        input: 'a "__proto__" key',
+        request: {
+          method: 'POST',
+          url: '/api/auth/login',
+          payload: '{"email":"a@b.c","password":"x","__proto__":{"isAdmin":true}}',
+          headers: { 'content-type': 'application/json' },
+        },
+        status: 400,
+      },
+      {
+        input: 'a "constructor.prototype" key',
+        request: {
+          method: 'POST',
+          url: '/api/auth/login',
+          payload: '{"email":"a@b.c","password":"x","constructor":{"prototype":{"isAdmin":true}}}',
+          headers: { 'content-type': 'application/json' },
+        },
+        status: 400,
+      },
+      {
+        input: 'a JSON array instead of an object',
+        request: { method: 'POST', url: '/api/auth/login', payload: '[1,2,3]', headers: { 'content-type': 'application/json' } },
+        status: 400,
+      },
+      {
+        input: 'memberIds with 100,000 entries',
+        request: {
+          method: 'POST',
+          url: '/api/rooms/group',
+          payload: { name: 'crowd', memberIds: Array.from({ length: 100_000 }, (_, index) => index + 1) },
+          headers: bearer(alice.token),
+        },
+        status: 413,
+      },
+      {
+        input: 'memberIds with 10,000 entries (under the body limit)',
+        request: {
+          method: 'POST',
+          url: '/api/rooms/group',
+          payload: { name: 'crowd', memberIds: Array.from({ length: 10_000 }, (_, index) => index + 1) },
+          headers: bearer(alice.token),
+        },
+        status: 400,
+      },
+      {
+        input: 'a number where a string belongs',
+        request: { method: 'POST', url: '/api/auth/login', payload: { email: 12345, password: ['x'] } },
+        status: 400,
+      },
     ];
     for (const entry of cases) {
       const response = await t.app.inject(entry.request);
@@ -152,7 +258,20 @@ describe('hostile HTTP bodies', () => {
   });
 
   it('should answer 400 naming the parameter to path and query ids that are not positive integers', async () => {
-    const bad = ['abc', '1e3', '-1', '0', '0x10', '1.5', '99999999999999999999', '%201', '1%3BDROP%20TABLE%20messages', "1'%20OR%20'1'='1", '%F0%9F%98%80', '１２'];
+    const bad = [
+      'abc',
+      '1e3',
+      '-1',
+      '0',
+      '0x10',
+      '1.5',
+      '99999999999999999999',
+      '%201',
+      '1%3BDROP%20TABLE%20messages',
+      "1'%20OR%20'1'='1",
+      '%F0%9F%98%80',
+      '１２',
+    ];
     const answers = new Map<string, number>();
     for (const id of bad) {
       for (const path of [`/api/rooms/${id}`, `/api/rooms/${id}/messages`, `/api/rooms/${id}/members/online`]) {
@@ -161,11 +280,28 @@ describe('hostile HTTP bodies', () => {
         expect((response.json() as { message: string }).message).toMatch(/^roomId: /);
         answers.set(describeAnswer(response), (answers.get(describeAnswer(response)) ?? 0) + 1);
       }
-      const read = await t.app.inject({ method: 'POST', url: `/api/rooms/${id}/read`, headers: bearer(alice.token), payload: { lastReadMessageId: 1 } });
+      const read = await t.app.inject({
+        method: 'POST',
+        url: `/api/rooms/${id}/read`,
+        headers: bearer(alice.token),
+        payload: { lastReadMessageId: 1 },
+      });
       expectCleanError(read, 400);
     }
-    log.record(`${bad.length} non-numeric room ids (${bad.slice(0, 6).join(', ')}, …) on 4 routes`, '400 naming roomId', [...answers.keys()].join('; '));
-    const queries = [`/api/rooms/${roomId}/messages?cursor=abc`, `/api/rooms/${roomId}/messages?after=-1`, `/api/rooms/${roomId}/messages?size=1000`, `/api/rooms/${roomId}/messages?size=0`, `/api/rooms/${roomId}/messages?cursor=1&after=2`, '/api/users?size=-5', '/api/users?cursor=1e3'];
+    log.record(
+      `${bad.length} non-numeric room ids (${bad.slice(0, 6).join(', ')}, …) on 4 routes`,
+      '400 naming roomId',
+      [...answers.keys()].join('; '),
+    );
+    const queries = [
+      `/api/rooms/${roomId}/messages?cursor=abc`,
+      `/api/rooms/${roomId}/messages?after=-1`,
+      `/api/rooms/${roomId}/messages?size=1000`,
+      `/api/rooms/${roomId}/messages?size=0`,
+      `/api/rooms/${roomId}/messages?cursor=1&after=2`,
+      '/api/users?size=-5',
+      '/api/users?cursor=1e3',
+    ];
     for (const url of queries) {
       const response = await t.app.inject({ method: 'GET', url, headers: bearer(alice.token) });
       expectCleanError(response, 400);
@@ -210,12 +346,21 @@ describe('hostile text in every text field', () => {
       const me = await t.app.inject({ method: 'GET', url: '/api/users/me', headers: bearer(user.token) });
       expect(me.json().nickname).toBe(nickname);
 
-      const room = await t.app.inject({ method: 'POST', url: '/api/rooms/group', headers: bearer(user.token), payload: { name: text.slice(0, 100), memberIds: [alice.userId] } });
+      const room = await t.app.inject({
+        method: 'POST',
+        url: '/api/rooms/group',
+        headers: bearer(user.token),
+        payload: { name: text.slice(0, 100), memberIds: [alice.userId] },
+      });
       expect(room.statusCode, room.body).toBe(201);
       const { roomId: nastyRoom, name } = room.json() as { roomId: number; name: string };
       expect(name).toBe(text.slice(0, 100));
 
-      const found = await t.app.inject({ method: 'GET', url: `/api/users?query=${encodeURIComponent(nickname)}`, headers: bearer(alice.token) });
+      const found = await t.app.inject({
+        method: 'GET',
+        url: `/api/users?query=${encodeURIComponent(nickname)}`,
+        headers: bearer(alice.token),
+      });
       expect(found.statusCode, found.body).toBe(200);
       // LIKE metacharacters and quotes are data: the search finds this user, not everyone.
       expect((found.json() as { users: { id: number }[] }).users.map((found) => found.id)).toContain(user.userId);
@@ -225,14 +370,22 @@ describe('hostile text in every text field', () => {
       try {
         await client.subscribe(`/topic/room.${nastyRoom}`);
         const receipt = await client.sendWithReceipt('/app/chat.send', { roomId: nastyRoom, content: text });
-        const live = await waitFor(() => client.bodies<{ messageKey: string; content: string }>(`/topic/room.${nastyRoom}`).find((body) => body.messageKey === receipt['message-key']), {
-          what: 'the message back live',
-        });
+        const live = await waitFor(
+          () =>
+            client
+              .bodies<{ messageKey: string; content: string }>(`/topic/room.${nastyRoom}`)
+              .find((body) => body.messageKey === receipt['message-key']),
+          {
+            what: 'the message back live',
+          },
+        );
         expect(live.content).toBe(text);
         const history = await waitFor(
           async () => {
             const page = await t.app.inject({ method: 'GET', url: `/api/rooms/${nastyRoom}/messages`, headers: bearer(alice.token) });
-            return (page.json() as { messages: { messageKey: string; content: string; senderNickname: string }[] }).messages.find((message) => message.messageKey === receipt['message-key']);
+            return (page.json() as { messages: { messageKey: string; content: string; senderNickname: string }[] }).messages.find(
+              (message) => message.messageKey === receipt['message-key'],
+            );
           },
           { what: 'the message in history' },
         );
@@ -242,7 +395,9 @@ describe('hostile text in every text field', () => {
       }
     }
     // Nothing was executed: every table is still there and holds what it should.
-    const [tables] = await sql<{ n: number }[]>`select count(*)::int as n from information_schema.tables where table_name in ('users', 'messages', 'chat_rooms', 'chat_room_members')`;
+    const [tables] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from information_schema.tables where table_name in ('users', 'messages', 'chat_rooms', 'chat_room_members')`;
     expect(tables!.n).toBe(4);
     log.record(
       `${NASTY_TEXT.length} SQL-looking and Unicode edge-case strings as nickname, password, room name, message content and search query`,
@@ -264,12 +419,18 @@ describe('hostile text in every text field', () => {
         const receipt = await client.sendWithReceipt('/app/chat.send', { roomId, content });
         const stored = await waitFor(
           async () => {
-            const [row] = await t.app.deps.database.sql<{ content: string }[]>`select content from messages where message_key = ${receipt['message-key']!}`;
+            const [row] = await t.app.deps.database.sql<
+              { content: string }[]
+            >`select content from messages where message_key = ${receipt['message-key']!}`;
             return row;
           },
           { what: `${label} stored` },
         );
-        log.record(`SEND of ${label}`, 'RECEIPT, stored verbatim', stored.content === content ? 'RECEIPT, stored verbatim' : 'RECEIPT, stored DIFFERENT text');
+        log.record(
+          `SEND of ${label}`,
+          'RECEIPT, stored verbatim',
+          stored.content === content ? 'RECEIPT, stored verbatim' : 'RECEIPT, stored DIFFERENT text',
+        );
         expect(stored.content === content, label).toBe(true);
       }
     } finally {
@@ -288,8 +449,17 @@ describe('hostile text in every text field', () => {
     await client.subscribe('/user/queue/errors');
     try {
       for (const [label, text, inQuery] of unstorable) {
-        const signupAnswer = await t.app.inject({ method: 'POST', url: '/api/auth/signup', payload: { email: `odd_${Math.random().toString(36).slice(2)}@example.com`, password: 'correct horse battery', nickname: text } });
-        const roomAnswer = await t.app.inject({ method: 'POST', url: '/api/rooms/group', headers: bearer(alice.token), payload: { name: text, memberIds: [] } });
+        const signupAnswer = await t.app.inject({
+          method: 'POST',
+          url: '/api/auth/signup',
+          payload: { email: `odd_${Math.random().toString(36).slice(2)}@example.com`, password: 'correct horse battery', nickname: text },
+        });
+        const roomAnswer = await t.app.inject({
+          method: 'POST',
+          url: '/api/rooms/group',
+          headers: bearer(alice.token),
+          payload: { name: text, memberIds: [] },
+        });
         const searchAnswer = await t.app.inject({ method: 'GET', url: `/api/users?query=${inQuery}`, headers: bearer(alice.token) });
         const sendAnswer = await client.sendWithReceipt('/app/chat.send', { roomId, content: text }).then(
           () => 'RECEIPT',

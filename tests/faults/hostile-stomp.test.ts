@@ -26,7 +26,12 @@ let bystanderProbes = 0;
 beforeAll(async () => {
   t = await startTestApp(isolation);
   [alice, bob, carol] = await Promise.all([signup(t.app), signup(t.app), signup(t.app)]);
-  const room = await t.app.inject({ method: 'POST', url: '/api/rooms/group', headers: bearer(alice.token), payload: { name: 'busy', memberIds: [bob.userId] } });
+  const room = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/group',
+    headers: bearer(alice.token),
+    payload: { name: 'busy', memberIds: [bob.userId] },
+  });
   roomId = room.json().roomId;
   topic = `/topic/room.${roomId}`;
   bystander = await connectStomp(t.baseUrl, bob.token);
@@ -45,16 +50,22 @@ async function expectStillServing(client = bystander, room = roomId): Promise<nu
   bystanderProbes += 1;
   const started = performance.now();
   const receipt = await client.sendWithReceipt('/app/chat.send', { roomId: room, content: `still here ${bystanderProbes}` });
-  await waitFor(() => client.bodies<{ messageKey: string }>(`/topic/room.${room}`).some((body) => body.messageKey === receipt['message-key']), {
-    timeoutMs: 10_000,
-    what: 'the bystander to receive its own message',
-  });
+  await waitFor(
+    () => client.bodies<{ messageKey: string }>(`/topic/room.${room}`).some((body) => body.messageKey === receipt['message-key']),
+    {
+      timeoutMs: 10_000,
+      what: 'the bystander to receive its own message',
+    },
+  );
   return performance.now() - started;
 }
 
 const frameText = (command: string, headers: Record<string, string>, body = '') =>
-  `${command}\n${Object.entries(headers).map(([name, value]) => `${name}:${value}\n`).join('')}\n${body}\0`;
-const connectText = (token: string, heartbeat = '0,0') => frameText('CONNECT', { 'accept-version': '1.2', host: 'chat', 'heart-beat': heartbeat, Authorization: `Bearer ${token}` });
+  `${command}\n${Object.entries(headers)
+    .map(([name, value]) => `${name}:${value}\n`)
+    .join('')}\n${body}\0`;
+const connectText = (token: string, heartbeat = '0,0') =>
+  frameText('CONNECT', { 'accept-version': '1.2', host: 'chat', 'heart-beat': heartbeat, Authorization: `Bearer ${token}` });
 
 async function connectedRaw(token = alice.token, baseUrl = t.baseUrl): Promise<RawStompSocket> {
   const socket = await openRawStomp(baseUrl);
@@ -97,7 +108,8 @@ describe('hostile STOMP frames', () => {
       },
       {
         input: 'SEND with 33 headers',
-        send: (socket) => socket.send(`SEND\ndestination:/app/chat.send\n${Array.from({ length: 32 }, (_, index) => `h${index}:v\n`).join('')}\n{}\0`),
+        send: (socket) =>
+          socket.send(`SEND\ndestination:/app/chat.send\n${Array.from({ length: 32 }, (_, index) => `h${index}:v\n`).join('')}\n{}\0`),
         expected: /^ERROR "frame has more than 32 headers", close 1002$/,
         expectedText: 'ERROR naming the 32-header limit, close 1002',
       },
@@ -127,7 +139,8 @@ describe('hostile STOMP frames', () => {
       },
       {
         input: '300 SENDs in one WebSocket message',
-        send: (socket) => socket.send(frameText('SEND', { destination: '/app/chat.send' }, JSON.stringify({ roomId, content: 'burst' })).repeat(300)),
+        send: (socket) =>
+          socket.send(frameText('SEND', { destination: '/app/chat.send' }, JSON.stringify({ roomId, content: 'burst' })).repeat(300)),
         expected: /^ERROR "too many frames in flight", close 1002$/,
         expectedText: 'ERROR at the 257th frame waiting to be handled, close 1002',
       },
@@ -144,10 +157,16 @@ describe('hostile STOMP frames', () => {
     const socket = await connectedRaw();
     socket.send(frameText('SUBSCRIBE', { id: 'errors', destination: '/user/queue/errors', receipt: 'errors' }));
     await waitFor(() => socket.frames.some((frame) => frame.command === 'RECEIPT'));
-    socket.send(frameText('SEND', { destination: '/app/chat.send', receipt: 'long' }, JSON.stringify({ roomId, content: 'x'.repeat(4_001) })));
+    socket.send(
+      frameText('SEND', { destination: '/app/chat.send', receipt: 'long' }, JSON.stringify({ roomId, content: 'x'.repeat(4_001) })),
+    );
     const refusal = await socket.frame('MESSAGE');
     const body = JSON.parse(refusal.body.toString()) as { code: string; message: string };
-    log.record('SEND with 4,001 characters of content', 'VALIDATION on /user/queue/errors, connection kept', `${body.code} "${body.message}" on /user/queue/errors, connection kept`);
+    log.record(
+      'SEND with 4,001 characters of content',
+      'VALIDATION on /user/queue/errors, connection kept',
+      `${body.code} "${body.message}" on /user/queue/errors, connection kept`,
+    );
     expect(body).toMatchObject({ code: 'VALIDATION', message: 'content: must be at most 4000 characters' });
     expect(socket.closed).toBeUndefined();
     socket.close();
@@ -163,17 +182,29 @@ describe('hostile STOMP frames', () => {
     const paced = await connectedRaw();
     let sent = 0;
     while (sent < 10_000 && !paced.closed && !paced.frames.some((frame) => frame.command === 'ERROR')) {
-      const batch = Array.from({ length: 100 }, (_, offset) => subscribe(sent + offset, offset === 99 ? `batch-${sent}` : undefined)).join('');
+      const batch = Array.from({ length: 100 }, (_, offset) => subscribe(sent + offset, offset === 99 ? `batch-${sent}` : undefined)).join(
+        '',
+      );
       const receipt = `batch-${sent}`;
       paced.send(batch);
       sent += 100;
-      await waitFor(() => paced.frames.some((frame) => (frame.command === 'RECEIPT' && headerOf(frame, 'receipt-id') === receipt) || frame.command === 'ERROR'), {
-        timeoutMs: 10_000,
-        what: `an answer to SUBSCRIBE batch ${receipt}`,
-      });
+      await waitFor(
+        () =>
+          paced.frames.some(
+            (frame) => (frame.command === 'RECEIPT' && headerOf(frame, 'receipt-id') === receipt) || frame.command === 'ERROR',
+          ),
+        {
+          timeoutMs: 10_000,
+          what: `an answer to SUBSCRIBE batch ${receipt}`,
+        },
+      );
     }
     const pacedAnswer = await fatalAnswer(paced);
-    log.record('10,000 SUBSCRIBEs, 100 at a time', 'RECEIPTs for 100, then ERROR at the 101st, close 1002', `${sent} sent before the close; ${pacedAnswer}`);
+    log.record(
+      '10,000 SUBSCRIBEs, 100 at a time',
+      'RECEIPTs for 100, then ERROR at the 101st, close 1002',
+      `${sent} sent before the close; ${pacedAnswer}`,
+    );
     expect(pacedAnswer).toBe('ERROR "too many subscriptions", close 1002');
     expect(sent).toBe(200);
 
@@ -186,7 +217,9 @@ describe('hostile STOMP frames', () => {
     log.record('10,000 SUBSCRIBEs pipelined, 1,000 per WebSocket message', 'ERROR at the first limit reached, close 1002', pipelinedAnswer);
     expect(pipelinedAnswer).toMatch(/^ERROR "(too many frames in flight|too many subscriptions)", close 1002$/);
 
-    await waitFor(() => t.app.realtime.registry.subscriberCount('/topic/presence') === presenceBefore, { what: 'every refused subscription released' });
+    await waitFor(() => t.app.realtime.registry.subscriberCount('/topic/presence') === presenceBefore, {
+      what: 'every refused subscription released',
+    });
     await expectStillServing();
   });
 
@@ -194,7 +227,14 @@ describe('hostile STOMP frames', () => {
     const slow = await openTcpStomp(t.baseUrl);
     slow.send(connectText(carol.token));
     await slow.frame('CONNECTED');
-    const slowRoom = (await t.app.inject({ method: 'POST', url: '/api/rooms/group', headers: bearer(alice.token), payload: { name: 'fire hose', memberIds: [bob.userId, carol.userId] } })).json().roomId as number;
+    const slowRoom = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/rooms/group',
+        headers: bearer(alice.token),
+        payload: { name: 'fire hose', memberIds: [bob.userId, carol.userId] },
+      })
+    ).json().roomId as number;
     const slowTopic = `/topic/room.${slowRoom}`;
     slow.send(frameText('SUBSCRIBE', { id: 'hose', destination: slowTopic, receipt: 'hose' }));
     await slow.frame('RECEIPT');
@@ -208,10 +248,17 @@ describe('hostile STOMP frames', () => {
     const subscribers = () => t.app.realtime.registry.subscriberCount(slowTopic);
     // ~4 KiB per MESSAGE: the kernel's socket buffers take a few MiB before the server's own backlog grows.
     while (subscribers() === 2 && receipted < 10_000) {
-      await Promise.all(Array.from({ length: 50 }, () => sender.sendWithReceipt('/app/chat.send', { roomId: slowRoom, content }).then(() => (receipted += 1))));
+      await Promise.all(
+        Array.from({ length: 50 }, () =>
+          sender.sendWithReceipt('/app/chat.send', { roomId: slowRoom, content }).then(() => (receipted += 1)),
+        ),
+      );
     }
     await waitFor(() => subscribers() === 1, { timeoutMs: 15_000, what: 'the slow reader cut off' });
-    await waitFor(() => bystander.received(slowTopic).length >= receipted, { timeoutMs: 30_000, what: `all ${receipted} messages at the reading subscriber` });
+    await waitFor(() => bystander.received(slowTopic).length >= receipted, {
+      timeoutMs: 30_000,
+      what: `all ${receipted} messages at the reading subscriber`,
+    });
     const prometheus = await (await fetch(`${t.baseUrl}/actuator/prometheus`)).text();
     const cutOffs = Number(/chat_stomp_rejections_total\{reason="slow-consumer"\} (\d+)/.exec(prometheus)?.[1] ?? 0);
     log.record(
@@ -248,10 +295,15 @@ describe('hostile STOMP frames', () => {
           const kind = kinds[(wave + offset) % kinds.length]!;
           const socket = await openRawStomp(t.baseUrl);
           socket.send(kind.connect());
-          const first = await waitFor(() => socket.frames[0] ?? (socket.closed ? { command: `close ${socket.closed.code}`, headers: [], body: Buffer.alloc(0) } : undefined), {
-            timeoutMs: 15_000,
-            what: 'an answer to CONNECT',
-          });
+          const first = await waitFor(
+            () =>
+              socket.frames[0] ??
+              (socket.closed ? { command: `close ${socket.closed.code}`, headers: [], body: Buffer.alloc(0) } : undefined),
+            {
+              timeoutMs: 15_000,
+              what: 'an answer to CONNECT',
+            },
+          );
           const answer = `${kind.name}: ${first.command}${first.command === 'ERROR' ? ` "${headerOf(first, 'message')}"` : ''}`;
           tally[answer] = (tally[answer] ?? 0) + 1;
           socket.ws.terminate();
@@ -289,7 +341,14 @@ describe('hostile STOMP stalls', () => {
   beforeAll(async () => {
     short = await startTestApp(stallIsolation);
     dave = await signup(short.app);
-    daveRoom = (await short.app.inject({ method: 'POST', url: '/api/rooms/group', headers: bearer(dave.token), payload: { name: 'stalls', memberIds: [] } })).json().roomId;
+    daveRoom = (
+      await short.app.inject({
+        method: 'POST',
+        url: '/api/rooms/group',
+        headers: bearer(dave.token),
+        payload: { name: 'stalls', memberIds: [] },
+      })
+    ).json().roomId;
     daveClient = await connectStomp(short.baseUrl, dave.token);
     await daveClient.subscribe(`/topic/room.${daveRoom}`);
     await daveClient.subscribe('/user/queue/errors');
@@ -327,10 +386,26 @@ describe('hostile STOMP stalls', () => {
     }
     const elapsedMs = Date.now() - started;
     const answers = [await fatalAnswer(beforeConnect), await fatalAnswer(stalled), await fatalAnswer(trickle)];
-    log.record('half a CONNECT frame, then nothing', 'ERROR after the CONNECT deadline (STOMP_CONNECT_TIMEOUT_MS: 10 s by default, 300 ms here), close 1008', answers[0]!);
-    log.record('CONNECT, then half a SEND frame and nothing (heart-beats off, pings answered)', 'ERROR once the frame is STOMP_FRAME_TIMEOUT_MS old (30 s by default, 500 ms here), close 1008', answers[1]!);
-    log.record('CONNECT, then a header trickled one byte every 50 ms', 'ERROR once the frame is STOMP_FRAME_TIMEOUT_MS old, close 1008', answers[2]!);
-    log.record('a bystander meanwhile', 'served as usual', `${latencies.length} round trips, slowest ${Math.round(Math.max(...latencies))} ms, all three refused within ${elapsedMs} ms`);
+    log.record(
+      'half a CONNECT frame, then nothing',
+      'ERROR after the CONNECT deadline (STOMP_CONNECT_TIMEOUT_MS: 10 s by default, 300 ms here), close 1008',
+      answers[0]!,
+    );
+    log.record(
+      'CONNECT, then half a SEND frame and nothing (heart-beats off, pings answered)',
+      'ERROR once the frame is STOMP_FRAME_TIMEOUT_MS old (30 s by default, 500 ms here), close 1008',
+      answers[1]!,
+    );
+    log.record(
+      'CONNECT, then a header trickled one byte every 50 ms',
+      'ERROR once the frame is STOMP_FRAME_TIMEOUT_MS old, close 1008',
+      answers[2]!,
+    );
+    log.record(
+      'a bystander meanwhile',
+      'served as usual',
+      `${latencies.length} round trips, slowest ${Math.round(Math.max(...latencies))} ms, all three refused within ${elapsedMs} ms`,
+    );
     expect(answers).toEqual([
       'ERROR "CONNECT not received in time", close 1008',
       'ERROR "frame not completed in time", close 1008',
@@ -347,8 +422,16 @@ describe('hostile credentials and rooms over STOMP', () => {
     await t.app.deps.database.sql`delete from users where id = ${ghost.userId}`;
     const cases: [string, string | undefined, string][] = [
       ['no token', undefined, 'authentication required'],
-      ['an expired token', handMadeToken({ sub: String(alice.userId), email: alice.email, iat: now - 7200, exp: now - 3600 }), 'Token expired'],
-      ['a token signed with another secret', handMadeToken({ sub: String(alice.userId), email: alice.email, iat: now }, { secret: 'not-the-server-secret-but-long-enough!!' }), 'Invalid token'],
+      [
+        'an expired token',
+        handMadeToken({ sub: String(alice.userId), email: alice.email, iat: now - 7200, exp: now - 3600 }),
+        'Token expired',
+      ],
+      [
+        'a token signed with another secret',
+        handMadeToken({ sub: String(alice.userId), email: alice.email, iat: now }, { secret: 'not-the-server-secret-but-long-enough!!' }),
+        'Invalid token',
+      ],
       ['an alg:none token', handMadeToken({ sub: String(alice.userId), email: alice.email, iat: now }, { alg: 'none' }), 'Invalid token'],
       ["a deleted user's valid token", ghost.token, 'User no longer exists'],
     ];
@@ -366,13 +449,17 @@ describe('hostile credentials and rooms over STOMP', () => {
     const foreign = await connectedRaw(carol.token);
     foreign.send(frameText('SUBSCRIBE', { id: 'peek', destination: topic, receipt: 'peek' }));
     const subscribeAnswer = await fatalAnswer(foreign);
-    log.record("SUBSCRIBE to a room the user is not in", `ERROR "not a member of room …", close 1008`, subscribeAnswer);
+    log.record('SUBSCRIBE to a room the user is not in', `ERROR "not a member of room …", close 1008`, subscribeAnswer);
     expect(subscribeAnswer).toBe(`ERROR "not a member of room ${roomId}", close 1008`);
 
     const sql = t.app.deps.database.sql;
     const [newest] = await sql<{ max: number }[]>`select coalesce(max(id), 0)::int as max from chat_rooms`;
     const max = newest!.max;
-    const own = new Set((await sql<{ room_id: number }[]>`select room_id::int as room_id from chat_room_members where user_id = ${carol.userId}`).map((row) => row.room_id));
+    const own = new Set(
+      (await sql<{ room_id: number }[]>`select room_id::int as room_id from chat_room_members where user_id = ${carol.userId}`).map(
+        (row) => row.room_id,
+      ),
+    );
     const guesses: number[] = [];
     for (let id = 1; guesses.length < 50 && id <= max + 100; id += 1) if (!own.has(id)) guesses.push(id);
 
@@ -386,7 +473,11 @@ describe('hostile credentials and rooms over STOMP', () => {
         expect(socket.frames.some((frame) => frame.command === 'RECEIPT')).toBe(false);
       }),
     );
-    log.record(`SUBSCRIBE to ${guesses.length} guessed room ids (existing or not)`, 'the same ERROR for every id, so guessing reveals nothing', JSON.stringify(Object.fromEntries(subscribeAnswers)));
+    log.record(
+      `SUBSCRIBE to ${guesses.length} guessed room ids (existing or not)`,
+      'the same ERROR for every id, so guessing reveals nothing',
+      JSON.stringify(Object.fromEntries(subscribeAnswers)),
+    );
     expect(Object.fromEntries(subscribeAnswers)).toEqual({ 'ERROR "not a member of room <id>", close 1008': guesses.length });
 
     const sender = await connectStomp(t.baseUrl, carol.token);
@@ -402,7 +493,11 @@ describe('hostile credentials and rooms over STOMP', () => {
     await sender.close();
     const [count] = await sql<{ stored: number }[]>`select count(*)::int as stored from messages where sender_id = ${carol.userId}`;
     const stored = count!.stored;
-    log.record(`SEND into a foreign room and ${guesses.length} guessed ids`, 'FORBIDDEN on /user/queue/errors for each, nothing stored', `${JSON.stringify(Object.fromEntries(sendAnswers))}; ${stored} rows stored`);
+    log.record(
+      `SEND into a foreign room and ${guesses.length} guessed ids`,
+      'FORBIDDEN on /user/queue/errors for each, nothing stored',
+      `${JSON.stringify(Object.fromEntries(sendAnswers))}; ${stored} rows stored`,
+    );
     expect(Object.fromEntries(sendAnswers)).toEqual({ FORBIDDEN: guesses.length + 1 });
     expect(stored).toBe(0);
     await expectStillServing();

@@ -67,7 +67,12 @@ beforeAll(async () => {
   });
   const database = `chat_faults_${isolation.suffix}`;
   const databaseUrl = stack.urls.database(database);
-  const env: Record<string, string> = { ...isolation.env, DATABASE_URL: databaseUrl, REDIS_URL: stack.urls.redis, KAFKA_BROKERS: stack.urls.kafka };
+  const env: Record<string, string> = {
+    ...isolation.env,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: stack.urls.redis,
+    KAFKA_BROKERS: stack.urls.kafka,
+  };
   sql = postgres(databaseUrl, { max: 2, onnotice: () => {}, connect_timeout: 5 });
   const prefix = env.KAFKA_TOPIC_PREFIX!;
   topics = {
@@ -152,7 +157,9 @@ async function phase(name: string, fault: () => Promise<Record<string, unknown>>
   // A rejection nobody handled is logged and survived (src/main.ts), but it is still a bug: the
   // fault must be met by code that expected it.
   const unhandled = apps.flatMap((app) =>
-    app.logs.filter((line) => line.msg === 'unhandled promise rejection' || (line.level ?? 0) >= 60).map((line) => `${app.name}: ${line.text}`),
+    app.logs
+      .filter((line) => line.msg === 'unhandled promise rejection' || (line.level ?? 0) >= 60)
+      .map((line) => `${app.name}: ${line.text}`),
   );
   const result = {
     ...figures,
@@ -171,9 +178,17 @@ async function phase(name: string, fault: () => Promise<Record<string, unknown>>
 /** The promise every phase must keep, whatever failed. */
 function expectNothingAcknowledgedLost(result: PhaseFigures & Record<string, unknown>): void {
   expect(result.receipted).toBeGreaterThan(0);
-  expect({ lost: result.lost, duplicated: result.duplicated, outOfOrder: result.outOfOrder }).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+  expect({ lost: result.lost, duplicated: result.duplicated, outOfOrder: result.outOfOrder }).toEqual({
+    lost: 0,
+    duplicated: 0,
+    outOfOrder: 0,
+  });
   for (const [name, delivery] of Object.entries(result.delivered)) {
-    expect({ watcher: name, missing: delivery.missing, outOfOrder: delivery.outOfOrder }).toEqual({ watcher: name, missing: 0, outOfOrder: 0 });
+    expect({ watcher: name, missing: delivery.missing, outOfOrder: delivery.outOfOrder }).toEqual({
+      watcher: name,
+      missing: 0,
+      outOfOrder: 0,
+    });
     // Connected throughout means every message came live; history is only for those who reconnected.
     if (delivery.connectedThroughout) expect({ watcher: name, live: delivery.live }).toEqual({ watcher: name, live: result.receipted });
   }
@@ -183,7 +198,8 @@ function expectNothingAcknowledgedLost(result: PhaseFigures & Record<string, unk
   expect(result.consumerLag).toEqual(Object.fromEntries(topics.groups.map((group) => [group, 0])));
 }
 
-const sentBetween = (messages: SentMessage[], from: number, to: number) => messages.filter((message) => message.sentAt >= from && message.sentAt < to);
+const sentBetween = (messages: SentMessage[], from: number, to: number) =>
+  messages.filter((message) => message.sentAt >= from && message.sentAt < to);
 
 describe('faults under steady traffic (private PostgreSQL, Redis and Kafka; two app processes)', () => {
   it('should lose no RECEIPTed message when the Kafka broker is SIGKILLed and restarted 10 s later, and resume by itself', async () => {
@@ -197,7 +213,11 @@ describe('faults under steady traffic (private PostgreSQL, Redis and Kafka; two 
       await stack.kafka.start();
       marks.readyAt = Date.now();
       // Nobody restarts anything in the app: its producer and consumers find the broker again.
-      await waitFor(() => receiptedSince(name, marks.readyAt) > 0, { timeoutMs: 60_000, intervalMs: 100, what: 'a RECEIPT for a SEND made after the broker came back' });
+      await waitFor(() => receiptedSince(name, marks.readyAt) > 0, {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        what: 'a RECEIPT for a SEND made after the broker came back',
+      });
       marks.resumedAt = Date.now();
       return {};
     });
@@ -213,7 +233,9 @@ describe('faults under steady traffic (private PostgreSQL, Redis and Kafka; two 
         unanswered: duringOutage.filter((message) => message.state === 'unanswered').length,
       },
     });
-    console.info(`fault ${name} window: ${JSON.stringify(result.duringOutage)}, broker down ${result.brokerDownMs} ms, resumed ${result.resumedAfterReadyMs} ms after it answered`);
+    console.info(
+      `fault ${name} window: ${JSON.stringify(result.duringOutage)}, broker down ${result.brokerDownMs} ms, resumed ${result.resumedAfterReadyMs} ms after it answered`,
+    );
     expectNothingAcknowledgedLost(result);
     expect(duringOutage.length).toBeGreaterThan(0);
     // A RECEIPT means Kafka has it: none can come while no broker runs.
@@ -245,10 +267,22 @@ describe('faults under steady traffic (private PostgreSQL, Redis and Kafka; two 
       await stack.redis.start();
       const upAt = Date.now();
       await waitFor(
-        () => watchers.every((watcher) => watcher.live.some((delivery) => delivery.at > upAt && traffic.messages(name).some((message) => message.messageKey === delivery.messageKey && message.sentAt > upAt))),
+        () =>
+          watchers.every((watcher) =>
+            watcher.live.some(
+              (delivery) =>
+                delivery.at > upAt &&
+                traffic.messages(name).some((message) => message.messageKey === delivery.messageKey && message.sentAt > upAt),
+            ),
+          ),
         { timeoutMs: 30_000, intervalMs: 100, what: 'live delivery of a message sent after Redis came back, to both watchers' },
       );
-      return { redisDownMs: upAt - downAt, liveAgainAfterMs: Date.now() - upAt, historyAnsweredDuringOutage: history.ok, historyFailedDuringOutage: history.failed.length };
+      return {
+        redisDownMs: upAt - downAt,
+        liveAgainAfterMs: Date.now() - upAt,
+        historyAnsweredDuringOutage: history.ok,
+        historyFailedDuringOutage: history.failed.length,
+      };
     });
     expect(history.failed).toEqual([]);
     expect(history.ok).toBeGreaterThan(0);
@@ -274,13 +308,22 @@ describe('faults under steady traffic (private PostgreSQL, Redis and Kafka; two 
       const killedAt = Date.now();
       await victim.kill('SIGKILL');
       endpoints.remove(victim.baseUrl);
-      const info = () => api<{ kafka: { consumers: { group: string; partitions: number[] }[] } }>(survivor.baseUrl, 'GET', '/actuator/info', { token: world.watcher.token });
+      const info = () =>
+        api<{ kafka: { consumers: { group: string; partitions: number[] }[] } }>(survivor.baseUrl, 'GET', '/actuator/info', {
+          token: world.watcher.token,
+        });
       await waitFor(
-        async () => (await info()).kafka.consumers.filter((consumer) => topics.groups.includes(consumer.group)).every((consumer) => consumer.partitions.length === 6),
+        async () =>
+          (await info()).kafka.consumers
+            .filter((consumer) => topics.groups.includes(consumer.group))
+            .every((consumer) => consumer.partitions.length === 6),
         { timeoutMs: 40_000, intervalMs: 250, what: 'every chat.messages partition of both groups on the survivor' },
       );
       const takenOverMs = Date.now() - killedAt;
-      await waitFor(() => watchers[0]!.connects >= 2 && watchers[0]!.isReady, { timeoutMs: 20_000, what: 'the watcher of the killed instance reconnected' });
+      await waitFor(() => watchers[0]!.connects >= 2 && watchers[0]!.isReady, {
+        timeoutMs: 20_000,
+        what: 'the watcher of the killed instance reconnected',
+      });
       await waitFor(() => traffic.senders.every((sender) => sender.isReady), { timeoutMs: 20_000, what: 'every sender connected again' });
       const resubscribedAt = watchers[0]!.readyAt.find((at) => at > killedAt)!;
       return { partitionsMovedAfterMs: takenOverMs, watcherResubscribedAfterMs: resubscribedAt - killedAt };

@@ -70,7 +70,11 @@ function metric(text: string, name: string): number {
 
 async function startInspectedApp(name: string): Promise<AppProcess> {
   const inspectPort = await freePort();
-  const app = await startAppProcess({ env: { ...isolation.env, INSTANCE_ID: name }, name, nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`] });
+  const app = await startAppProcess({
+    env: { ...isolation.env, INSTANCE_ID: name },
+    name,
+    nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`],
+  });
   inspectors.set(name, await openInspector(inspectPort));
   return app;
 }
@@ -100,7 +104,9 @@ describe.runIf(LONG)('soak', () => {
       const endpoints = new Endpoints(apps.map((app) => app.baseUrl));
       const world = await createChatWorld(apps[0]!.baseUrl, { rooms: ROOMS, tag: isolation.suffix });
       const roomIds = world.rooms.map((room) => room.roomId);
-      const watchers = [0, 1].map((index) => new Watcher(`watcher on soak-${'ab'[index]}`, world.watcher, roomIds, () => endpoints.for(index)));
+      const watchers = [0, 1].map(
+        (index) => new Watcher(`watcher on soak-${'ab'[index]}`, world.watcher, roomIds, () => endpoints.for(index)),
+      );
       for (const watcher of watchers) watcher.start();
       await waitFor(() => watchers.every((watcher) => watcher.isReady), { timeoutMs: 20_000, what: 'watchers subscribed' });
       const traffic = new Traffic(world, endpoints, RATE);
@@ -145,11 +151,15 @@ describe.runIf(LONG)('soak', () => {
       const groups = ['chat-persistence', 'chat-broadcast'].map((group) => `${isolation.env.KAFKA_GROUP_PREFIX}${group}`);
       const lag: Record<string, number> = {};
       for (const group of groups) {
-        await waitFor(async () => (lag[group] = await groupLag(isolation.env.KAFKA_BROKERS!, group, `${isolation.env.KAFKA_TOPIC_PREFIX}chat.messages`)) === 0, {
-          timeoutMs: 30_000,
-          intervalMs: 500,
-          what: `${group} lag back to 0`,
-        }).catch(() => {});
+        await waitFor(
+          async () =>
+            (lag[group] = await groupLag(isolation.env.KAFKA_BROKERS!, group, `${isolation.env.KAFKA_TOPIC_PREFIX}chat.messages`)) === 0,
+          {
+            timeoutMs: 30_000,
+            intervalMs: 500,
+            what: `${group} lag back to 0`,
+          },
+        ).catch(() => {});
       }
       await traffic.stop();
       await Promise.all(watchers.map((watcher) => watcher.stop()));
@@ -163,7 +173,10 @@ describe.runIf(LONG)('soak', () => {
         return {
           app: app.name,
           rssMiB: { first: median(first.map((entry) => entry.rssMiB)), last: median(last.map((entry) => entry.rssMiB)) },
-          heapAfterGcMiB: { first: median(first.map((entry) => entry.heapAfterGcMiB)), last: median(last.map((entry) => entry.heapAfterGcMiB)) },
+          heapAfterGcMiB: {
+            first: median(first.map((entry) => entry.heapAfterGcMiB)),
+            last: median(last.map((entry) => entry.heapAfterGcMiB)),
+          },
           handles: { first: median(first.map((entry) => entry.handles)), last: median(last.map((entry) => entry.handles)) },
           rssPeakMiB: Math.max(...own.map((entry) => entry.rssMiB)),
         };
@@ -173,7 +186,11 @@ describe.runIf(LONG)('soak', () => {
       writeFileSync('test-results/faults/soak.json', `${JSON.stringify(report, null, 2)}\n`);
       console.info(`soak: ${JSON.stringify({ ...report, samples: samples.length })}`);
 
-      expect({ lost: figures.lost, duplicated: figures.duplicated, outOfOrder: figures.outOfOrder }).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+      expect({ lost: figures.lost, duplicated: figures.duplicated, outOfOrder: figures.outOfOrder }).toEqual({
+        lost: 0,
+        duplicated: 0,
+        outOfOrder: 0,
+      });
       for (const delivery of Object.values(figures.delivered)) expect(delivery.missing).toBe(0);
       expect(lag).toEqual(Object.fromEntries(groups.map((group) => [group, 0])));
       for (const verdict of verdicts) {

@@ -123,7 +123,10 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
         : (line: LogLine) => match.test(line.text);
 
   function tail(lines = 20): string {
-    return logs.slice(-lines).map((line) => line.text).join('\n');
+    return logs
+      .slice(-lines)
+      .map((line) => line.text)
+      .join('\n');
   }
 
   async function waitForLog(match: string | RegExp | ((line: LogLine) => boolean), timeoutMs = 30_000): Promise<LogLine> {

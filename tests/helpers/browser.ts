@@ -123,10 +123,11 @@ export async function waitForText(locator: Locator, expected: string | RegExp, w
 }
 
 export async function waitForAttribute(locator: Locator, name: string, expected: string, what?: string, timeoutMs = 15_000): Promise<void> {
-  await waitFor(
-    async () => (await locator.getAttribute(name, { timeout: 1_000 }).catch(() => null)) === expected,
-    { timeoutMs, intervalMs: 50, what: what ?? `${name}=${expected}` },
-  );
+  await waitFor(async () => (await locator.getAttribute(name, { timeout: 1_000 }).catch(() => null)) === expected, {
+    timeoutMs,
+    intervalMs: 50,
+    what: what ?? `${name}=${expected}`,
+  });
 }
 
 // ---- driving the chat page (public/js/); selectors are its data-testid attributes -------------

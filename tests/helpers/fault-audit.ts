@@ -25,13 +25,27 @@ export interface PhaseFigures {
   duplicated: number;
   /** Rows out of send order within a room. Must be 0. */
   outOfOrder: number;
-  delivered: Record<string, { connectedThroughout: boolean; receipted: number; live: number; filledFromHistory: number; missing: number; duplicateFrames: number; outOfOrder: number }>;
+  delivered: Record<
+    string,
+    {
+      connectedThroughout: boolean;
+      receipted: number;
+      live: number;
+      filledFromHistory: number;
+      missing: number;
+      duplicateFrames: number;
+      outOfOrder: number;
+    }
+  >;
   longestReceiptMs: number;
 }
 
 type Sql = postgres.Sql;
 
-export async function storedRows(sql: Sql, keys: string[]): Promise<{ id: number; message_key: string; room_id: number; content: string }[]> {
+export async function storedRows(
+  sql: Sql,
+  keys: string[],
+): Promise<{ id: number; message_key: string; room_id: number; content: string }[]> {
   if (keys.length === 0) return [];
   return sql<{ id: number; message_key: string; room_id: number; content: string }[]>`
     select id::int as id, message_key::text as message_key, room_id::int as room_id, content
@@ -78,7 +92,9 @@ export async function waitUntilDelivered(watchers: Watcher[], messages: SentMess
     await waitFor(
       async () => {
         await watcher.gapFilled();
-        const missing = receipted.filter((message) => !watcher.liveKeys.has(message.messageKey) && !watcher.filledKeys.has(message.messageKey));
+        const missing = receipted.filter(
+          (message) => !watcher.liveKeys.has(message.messageKey) && !watcher.filledKeys.has(message.messageKey),
+        );
         // A reconnected client reads history again while persistence catches up, as the browser does.
         if (missing.length > 0 && watcher.connects > 1) await watcher.fillGap();
         return missing.length === 0;
@@ -88,14 +104,21 @@ export async function waitUntilDelivered(watchers: Watcher[], messages: SentMess
   }
 }
 
-export async function auditPhase(sql: Sql, phase: string, messages: SentMessage[], watchers: Watcher[], window: { from: number; to: number }): Promise<PhaseFigures> {
+export async function auditPhase(
+  sql: Sql,
+  phase: string,
+  messages: SentMessage[],
+  watchers: Watcher[],
+  window: { from: number; to: number },
+): Promise<PhaseFigures> {
   const sentKeys = new Set(messages.map((message) => message.messageKey));
   const rows = await storedRows(sql, [...sentKeys]);
   const storedKeys = new Map<string, number>();
   for (const row of rows) storedKeys.set(row.message_key, (storedKeys.get(row.message_key) ?? 0) + 1);
   const receipted = messages.filter((message) => message.state === 'receipted');
   const refused: Record<string, number> = {};
-  for (const message of messages) if (message.state === 'refused') refused[message.refusal ?? 'unknown'] = (refused[message.refusal ?? 'unknown'] ?? 0) + 1;
+  for (const message of messages)
+    if (message.state === 'refused') refused[message.refusal ?? 'unknown'] = (refused[message.refusal ?? 'unknown'] ?? 0) + 1;
 
   let outOfOrder = 0;
   const lastSeq = new Map<number, number>();
@@ -129,7 +152,15 @@ export async function auditPhase(sql: Sql, phase: string, messages: SentMessage[
       if (delivery.seq <= (lastLive.get(delivery.roomId) ?? -1)) orderBreaks += 1;
       lastLive.set(delivery.roomId, delivery.seq);
     }
-    delivered[watcher.name] = { connectedThroughout: throughout, receipted: receipted.length, live, filledFromHistory: filled, missing, duplicateFrames, outOfOrder: orderBreaks };
+    delivered[watcher.name] = {
+      connectedThroughout: throughout,
+      receipted: receipted.length,
+      live,
+      filledFromHistory: filled,
+      missing,
+      duplicateFrames,
+      outOfOrder: orderBreaks,
+    };
   }
 
   return {
@@ -155,7 +186,10 @@ export async function unreadMismatches(
   baseUrl: string,
   user: { token: string; userId: number },
 ): Promise<{ roomId: number; api: number; database: number }[]> {
-  const response = await fetch(`${baseUrl}/api/rooms`, { headers: { authorization: `Bearer ${user.token}` }, signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(`${baseUrl}/api/rooms`, {
+    headers: { authorization: `Bearer ${user.token}` },
+    signal: AbortSignal.timeout(10_000),
+  });
   if (!response.ok) throw new Error(`GET /api/rooms: ${response.status}`);
   const rooms = (await response.json()) as { roomId: number; unreadCount: number }[];
   const counts = await sql<{ room_id: number; n: number }[]>`

@@ -18,7 +18,9 @@ export function handMadeToken(claims: Record<string, unknown>, options: { secret
   const alg = options.alg ?? 'HS256';
   const head = `${b64({ alg, typ: 'JWT' })}.${b64(claims)}`;
   if (alg === 'none') return `${head}.`;
-  return `${head}.${createHmac('sha256', options.secret ?? TEST_JWT_SECRET).update(head).digest('base64url')}`;
+  return `${head}.${createHmac('sha256', options.secret ?? TEST_JWT_SECRET)
+    .update(head)
+    .digest('base64url')}`;
 }
 
 export interface HostileAnswer {

@@ -2,7 +2,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findJava, findPgBin, findRedisServer } from '../../scripts/lib/binaries.mjs';
-import { formatKafkaStorage, KAFKA_LOG4J, kafkaClusterId, kafkaJavaArgs, kafkaServerProperties, resolveKafkaJars } from '../../scripts/lib/kafka-broker.mjs';
+import {
+  formatKafkaStorage,
+  KAFKA_LOG4J,
+  kafkaClusterId,
+  kafkaJavaArgs,
+  kafkaServerProperties,
+  resolveKafkaJars,
+} from '../../scripts/lib/kafka-broker.mjs';
 import { stackDir } from '../../scripts/lib/paths.mjs';
 import { portFree } from '../../scripts/lib/ports.mjs';
 import { chownTree, initPostgresData, postgresOsUser, type OsUser } from '../../scripts/lib/postgres-server.mjs';
@@ -158,15 +165,22 @@ function createPostgres(port: number, dir: string, owner: OsUser): FaultService 
     name: 'private PostgreSQL',
     command: postgres,
     args: [
-      '-D', data,
-      '-p', String(port),
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', `unix_socket_directories=${run}`,
-      '-c', 'max_connections=200',
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${run}`,
+      '-c',
+      'max_connections=200',
       // Only the process is ever killed here, never the machine: the OS keeps what was written,
       // so skipping fsync loses nothing a fault test could observe and keeps a small box fast.
-      '-c', 'fsync=off',
-      '-c', 'full_page_writes=off',
+      '-c',
+      'fsync=off',
+      '-c',
+      'full_page_writes=off',
     ],
     cwd: dir,
     logFile,
@@ -229,7 +243,10 @@ function createKafkaBroker(port: number, dir = join(FAULTS_DIR, 'kafka')): Fault
  * One more private Kafka broker alone, on ports and in a folder of its own (under .stack/faults/),
  * so a test can pause or kill it while another file's private stack runs. The caller stops it.
  */
-export async function startPrivateKafka(options: { port: number; name: string }): Promise<{ service: FaultService; url: string; remove(): Promise<void> }> {
+export async function startPrivateKafka(options: {
+  port: number;
+  name: string;
+}): Promise<{ service: FaultService; url: string; remove(): Promise<void> }> {
   await requireFreePorts([options.port, options.port + 1]);
   const dir = join(FAULTS_DIR, options.name);
   const service = createKafkaBroker(options.port, dir);

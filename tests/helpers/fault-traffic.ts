@@ -105,12 +105,7 @@ export interface SentMessage {
 /** The content of a traffic message: `<phase> #<seq>`, so a row tells where it came from. */
 export const seqOf = (content: string): number => Number(/#(\d+)$/.exec(content)?.[1] ?? NaN);
 
-function stompClient(options: {
-  url: () => string;
-  token: string;
-  onConnect: (client: Client) => void;
-  onClose: () => void;
-}): Client {
+function stompClient(options: { url: () => string; token: string; onConnect: (client: Client) => void; onClose: () => void }): Client {
   const client = new Client({
     webSocketFactory: () => new WebSocket(wsUrl(options.url()), ['v12.stomp']),
     connectHeaders: { Authorization: `Bearer ${options.token}` },
@@ -307,7 +302,9 @@ export class Watcher {
   /** Remembers the newest id of every room, as a client showing each room's history knows it. */
   async checkpoint(): Promise<void> {
     for (const roomId of this.roomIds) {
-      const page = await api<{ messages: { id: number }[] }>(this.url(), 'GET', `/api/rooms/${roomId}/messages?size=1`, { token: this.user.token });
+      const page = await api<{ messages: { id: number }[] }>(this.url(), 'GET', `/api/rooms/${roomId}/messages?size=1`, {
+        token: this.user.token,
+      });
       this.newestKnown.set(roomId, page.messages[0]?.id ?? 0);
     }
   }
@@ -411,7 +408,11 @@ export class Traffic {
 
   /** Waits until every SEND so far has its answer (or lost its connection). */
   async settle(timeoutMs: number): Promise<void> {
-    await waitFor(() => this.inFlight() === 0, { timeoutMs, intervalMs: 100, what: `answers to every SEND (${this.inFlight()} outstanding)` });
+    await waitFor(() => this.inFlight() === 0, {
+      timeoutMs,
+      intervalMs: 100,
+      what: `answers to every SEND (${this.inFlight()} outstanding)`,
+    });
   }
 
   async stop(): Promise<void> {

@@ -11,7 +11,10 @@ export interface SignedUpUser {
 
 let counter = 0;
 
-export async function signup(app: FastifyInstance, overrides: Partial<{ email: string; password: string; nickname: string }> = {}): Promise<SignedUpUser> {
+export async function signup(
+  app: FastifyInstance,
+  overrides: Partial<{ email: string; password: string; nickname: string }> = {},
+): Promise<SignedUpUser> {
   counter += 1;
   const body = {
     email: `user${counter}_${uniqueSuffix()}@example.com`,

@@ -21,12 +21,19 @@ export interface ChatProbe {
 }
 
 const storedId = async (probe: ChatProbe, content: string) =>
-  (await probe.t.app.deps.database.sql<{ id: number }[]>`select id from messages where room_id = ${probe.roomId} and content = ${content}`)[0]?.id;
+  (
+    await probe.t.app.deps.database.sql<{ id: number }[]>`select id from messages where room_id = ${probe.roomId} and content = ${content}`
+  )[0]?.id;
 
 /** Two members of a new room, connected, and one message stored before anything is broken. */
 export async function openChatProbe(t: TestApp, clients: TestStompClient[]): Promise<ChatProbe> {
   const [alice, bob] = await Promise.all([signup(t.app), signup(t.app)]);
-  const room = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: bob.userId } });
+  const room = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/direct',
+    headers: bearer(alice.token),
+    payload: { targetUserId: bob.userId },
+  });
   const roomId = room.json().roomId as number;
   const sender = await connectStomp(t.baseUrl, alice.token, { reconnectDelay: 200 });
   const reader = await connectStomp(t.baseUrl, bob.token);
@@ -70,16 +77,22 @@ export async function expectPipelineResumed(probe: ChatProbe, content: string): 
     what: `"${content}" delivered live`,
   });
   await reader.sendWithReceipt('/app/chat.read', { roomId, lastReadMessageId: id });
-  await waitFor(() => reader.bodies<{ lastReadMessageId: number }>(`/topic/room.${roomId}.events`).some((event) => event.lastReadMessageId === id), {
-    timeoutMs: 60_000,
-    what: 'the READ event',
-  });
+  await waitFor(
+    () => reader.bodies<{ lastReadMessageId: number }>(`/topic/room.${roomId}.events`).some((event) => event.lastReadMessageId === id),
+    {
+      timeoutMs: 60_000,
+      what: 'the READ event',
+    },
+  );
 }
 
 /** The topics exist again, each with its partition count (the broker may still be spreading their metadata). */
 export async function expectTopicsBack(admin: KafkaJS.Admin, topics: Topics): Promise<void> {
   const specs = topicSpecs(topics);
-  const metadata = await waitFor(() => admin.fetchTopicMetadata({ topics: specs.map((spec) => spec.topic) }), { timeoutMs: 15_000, what: 'the topics metadata' });
+  const metadata = await waitFor(() => admin.fetchTopicMetadata({ topics: specs.map((spec) => spec.topic) }), {
+    timeoutMs: 15_000,
+    what: 'the topics metadata',
+  });
   expect(Object.fromEntries(metadata.map((topic) => [topic.name, topic.partitions.length]))).toEqual(
     Object.fromEntries(specs.map((spec) => [spec.topic, spec.numPartitions])),
   );

@@ -22,7 +22,10 @@ export function testKafkaAt(brokers: string): KafkaJS.Kafka {
 
 export interface RawProducer {
   /** Produces and waits for the broker's acknowledgement. */
-  send(topic: string, message: { key: string; value: string | Buffer; partition?: number; headers?: Record<string, string> }): Promise<void>;
+  send(
+    topic: string,
+    message: { key: string; value: string | Buffer; partition?: number; headers?: Record<string, string> },
+  ): Promise<void>;
   close(): Promise<void>;
 }
 

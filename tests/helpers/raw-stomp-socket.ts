@@ -54,7 +54,8 @@ export async function openTcpStomp(baseUrl: string): Promise<TcpStompClient> {
     if (!upgraded) {
       const end = pending.indexOf('\r\n\r\n');
       if (end === -1) return;
-      if (!pending.subarray(0, 12).toString().startsWith('HTTP/1.1 101')) throw new Error(`upgrade refused: ${pending.toString().split('\r\n')[0]}`);
+      if (!pending.subarray(0, 12).toString().startsWith('HTTP/1.1 101'))
+        throw new Error(`upgrade refused: ${pending.toString().split('\r\n')[0]}`);
       upgraded = true;
       pending = pending.subarray(end + 4);
     }
@@ -99,7 +100,8 @@ export async function openTcpStomp(baseUrl: string): Promise<TcpStompClient> {
     frames,
     send: (text) => socket.write(clientFrame(Buffer.from(text))),
     sendMany: (texts) => socket.write(Buffer.concat(texts.map((text) => clientFrame(Buffer.from(text))))),
-    frame: (command, timeoutMs = 10_000) => waitFor(() => frames.find((frame) => frame.command === command), { timeoutMs, what: `${command} frame` }),
+    frame: (command, timeoutMs = 10_000) =>
+      waitFor(() => frames.find((frame) => frame.command === command), { timeoutMs, what: `${command} frame` }),
     stopReading() {
       socket.removeListener('data', onData);
       socket.pause();

@@ -22,7 +22,11 @@ export const wsUrl = (baseUrl: string) => `${baseUrl.replace(/^http/, 'ws')}/ws`
 let receiptCounter = 0;
 
 /** A real @stomp/stompjs client over `ws`, connected (CONNECTED received) when this resolves. */
-export async function connectStomp(baseUrl: string, token: string | undefined, config: Partial<StompConfig> = {}): Promise<TestStompClient> {
+export async function connectStomp(
+  baseUrl: string,
+  token: string | undefined,
+  config: Partial<StompConfig> = {},
+): Promise<TestStompClient> {
   const messages = new Map<string, IMessage[]>();
   const errors: string[] = [];
   const closes: { code: number; reason: string }[] = [];
@@ -98,10 +102,10 @@ export async function connectStomp(baseUrl: string, token: string | undefined, c
       const errorsBefore = errors.length;
       const userErrorsBefore = received('/user/queue/errors').length;
       client.publish({ destination, body: typeof body === 'string' ? body : JSON.stringify(body), headers: { ...headers, receipt } });
-      await waitFor(
-        () => receiptHeaders || errors.length > errorsBefore || received('/user/queue/errors').length > userErrorsBefore,
-        { timeoutMs: 30_000, what: `RECEIPT ${receipt}` },
-      );
+      await waitFor(() => receiptHeaders || errors.length > errorsBefore || received('/user/queue/errors').length > userErrorsBefore, {
+        timeoutMs: 30_000,
+        what: `RECEIPT ${receipt}`,
+      });
       if (!receiptHeaders) {
         const userError = received('/user/queue/errors').at(-1);
         throw new Error(`SEND refused: ${userError ? userError.body : errors.at(-1)}`);
@@ -136,10 +140,7 @@ export interface RawStompSocket {
   close(): void;
 }
 
-export async function openRawStomp(
-  baseUrl: string,
-  options: { protocols?: string[]; query?: string } = {},
-): Promise<RawStompSocket> {
+export async function openRawStomp(baseUrl: string, options: { protocols?: string[]; query?: string } = {}): Promise<RawStompSocket> {
   const ws = new WebSocket(`${wsUrl(baseUrl)}${options.query ?? ''}`, options.protocols ?? ['v12.stomp']);
   const raw: RawStompSocket = {
     ws,

@@ -19,7 +19,9 @@ function handMadeToken(payload: object, options: { alg?: string; secret?: string
   const header = b64({ alg: options.alg ?? 'HS256', typ: 'JWT' });
   const body = b64(payload);
   if (options.alg === 'none') return `${header}.${body}.`;
-  const signature = createHmac('sha256', options.secret ?? TEST_JWT_SECRET).update(`${header}.${body}`).digest('base64url');
+  const signature = createHmac('sha256', options.secret ?? TEST_JWT_SECRET)
+    .update(`${header}.${body}`)
+    .digest('base64url');
   return `${header}.${body}.${signature}`;
 }
 
@@ -94,8 +96,16 @@ describe('POST /api/auth/login', () => {
 
   it('should return 401 for a wrong password and for an unknown email, with the same message', async () => {
     const user = await signup(t.app);
-    const wrong = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: 'wrong password' } });
-    const unknown = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'nobody@example.com', password: 'wrong password' } });
+    const wrong = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: user.email, password: 'wrong password' },
+    });
+    const unknown = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: 'nobody@example.com', password: 'wrong password' },
+    });
     expect(expectError(wrong, 401).message).toBe(expectError(unknown, 401).message);
   });
 });
@@ -132,7 +142,10 @@ describe('bearer token on /api routes', () => {
   });
 
   it('should return 401 for a token signed with another secret', async () => {
-    const token = handMadeToken({ sub: String(user.userId), email: user.email, iat: Math.floor(Date.now() / 1000) }, { secret: 'another-secret-that-is-long-enough-too!!' });
+    const token = handMadeToken(
+      { sub: String(user.userId), email: user.email, iat: Math.floor(Date.now() / 1000) },
+      { secret: 'another-secret-that-is-long-enough-too!!' },
+    );
     expectError(await me(bearer(token)), 401);
   });
 

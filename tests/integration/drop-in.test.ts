@@ -30,7 +30,12 @@ const clients: TestStompClient[] = [];
 beforeAll(async () => {
   t = await startTestApp(isolation);
   [alice, bob, carol] = await Promise.all([signup(t.app), signup(t.app), signup(t.app)]);
-  const room = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: bob.userId } });
+  const room = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/direct',
+    headers: bearer(alice.token),
+    payload: { targetUserId: bob.userId },
+  });
   expect(room.statusCode, room.body).toBe(201);
   roomId = room.json().roomId;
 });
@@ -97,7 +102,12 @@ describe('room events on /topic/room.{roomId}.events', () => {
     const first = await sendStored(b, { roomId, content: 'one' });
     const second = await sendStored(b, { roomId, content: 'two' });
 
-    const accepted = await t.app.inject({ method: 'POST', url: `/api/rooms/${roomId}/read`, headers: bearer(alice.token), payload: { lastReadMessageId: first } });
+    const accepted = await t.app.inject({
+      method: 'POST',
+      url: `/api/rooms/${roomId}/read`,
+      headers: bearer(alice.token),
+      payload: { lastReadMessageId: first },
+    });
     expect(accepted.statusCode, accepted.body).toBe(202);
     await a.sendWithReceipt('/app/chat.read', { roomId, lastReadMessageId: second });
     await waitFor(() => a.received(eventsOf(roomId)).length === 2, { timeoutMs: 15_000, what: 'two READ events' });
@@ -152,13 +162,26 @@ describe('records the Spring version left on the topics', () => {
       const messageKey = randomUUID();
       await producer.send(t.app.deps.topics.messages, {
         key: String(roomId),
-        value: JSON.stringify({ messageKey, roomId, senderId: alice.userId, senderNickname: alice.nickname, content: 'left by Spring', type: 'TEXT', timestamp: [2026, 2, 8, 12, 34, 56, 123456789] }),
+        value: JSON.stringify({
+          messageKey,
+          roomId,
+          senderId: alice.userId,
+          senderNickname: alice.nickname,
+          content: 'left by Spring',
+          type: 'TEXT',
+          timestamp: [2026, 2, 8, 12, 34, 56, 123456789],
+        }),
         headers: { __TypeId__: 'com.realtime.chat.event.ChatMessageEvent' },
       });
-      await waitFor(() => b.bodies<{ messageKey: string }>(topicOf(roomId)).some((message) => message.messageKey === messageKey), { timeoutMs: 15_000, what: 'the message live' });
+      await waitFor(() => b.bodies<{ messageKey: string }>(topicOf(roomId)).some((message) => message.messageKey === messageKey), {
+        timeoutMs: 15_000,
+        what: 'the message live',
+      });
       const [row] = await waitFor(
         async () => {
-          const rows = await t.app.deps.database.sql<{ id: number; createdAt: string }[]>`select id, created_at::text as "createdAt" from messages where message_key = ${messageKey}`;
+          const rows = await t.app.deps.database.sql<
+            { id: number; createdAt: string }[]
+          >`select id, created_at::text as "createdAt" from messages where message_key = ${messageKey}`;
           return rows.length ? rows : undefined;
         },
         { timeoutMs: 15_000, what: 'the message stored' },
@@ -171,7 +194,11 @@ describe('records the Spring version left on the topics', () => {
         headers: { __TypeId__: 'com.realtime.chat.event.ReadReceiptEvent' },
       });
       await waitFor(
-        async () => (await t.app.deps.database.sql`select 1 from chat_room_members where room_id = ${roomId} and user_id = ${bob.userId} and last_read_message_id = ${row!.id}`).length === 1,
+        async () =>
+          (
+            await t.app.deps.database
+              .sql`select 1 from chat_room_members where room_id = ${roomId} and user_id = ${bob.userId} and last_read_message_id = ${row!.id}`
+          ).length === 1,
         { timeoutMs: 15_000, what: 'the read receipt applied' },
       );
     } finally {
@@ -181,15 +208,38 @@ describe('records the Spring version left on the topics', () => {
 });
 
 describe('ids as strings of decimal digits', () => {
-  const oddIds: unknown[] = ['1e3', '0x1', ' 1', '1 ', '', '01', '+1', '-1', '0', '1.0', '9007199254740992', '١', -1, 0, 1.5, 2 ** 53, null, true];
+  const oddIds: unknown[] = [
+    '1e3',
+    '0x1',
+    ' 1',
+    '1 ',
+    '',
+    '01',
+    '+1',
+    '-1',
+    '0',
+    '1.0',
+    '9007199254740992',
+    '١',
+    -1,
+    0,
+    1.5,
+    2 ** 53,
+    null,
+    true,
+  ];
 
   it('should accept {"roomId":"N"} in a SEND and deliver the message with a numeric roomId', async () => {
     const a = await stomp(alice);
     await a.subscribe(topicOf(roomId));
     const content = `string id ${uniqueSuffix()}`;
     const id = await sendStored(a, { roomId: String(roomId), content });
-    await waitFor(() => a.bodies<{ content: string }>(topicOf(roomId)).some((message) => message.content === content), { what: 'the message live' });
-    expect(a.bodies<{ content: string; roomId: unknown }>(topicOf(roomId)).find((message) => message.content === content)!.roomId).toBe(roomId);
+    await waitFor(() => a.bodies<{ content: string }>(topicOf(roomId)).some((message) => message.content === content), {
+      what: 'the message live',
+    });
+    expect(a.bodies<{ content: string; roomId: unknown }>(topicOf(roomId)).find((message) => message.content === content)!.roomId).toBe(
+      roomId,
+    );
 
     const b = await stomp(bob);
     await b.subscribe(eventsOf(roomId));
@@ -204,7 +254,9 @@ describe('ids as strings of decimal digits', () => {
     const a = await stomp(alice);
     await a.subscribe('/user/queue/errors');
     for (const odd of oddIds) {
-      await expect(a.sendWithReceipt('/app/chat.send', { roomId: odd, content: 'odd' }), JSON.stringify(odd)).rejects.toThrow(/roomId: must be a positive integer/);
+      await expect(a.sendWithReceipt('/app/chat.send', { roomId: odd, content: 'odd' }), JSON.stringify(odd)).rejects.toThrow(
+        /roomId: must be a positive integer/,
+      );
       expect(JSON.parse(a.received('/user/queue/errors').at(-1)!.body)).toMatchObject({ code: 'VALIDATION' });
     }
     expect(a.client.connected).toBe(true);
@@ -212,9 +264,19 @@ describe('ids as strings of decimal digits', () => {
 
   it('should accept {"targetUserId":"N"}, memberIds and lastReadMessageId as strings over REST', async () => {
     const dave = await signup(t.app);
-    const direct = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(dave.token), payload: { targetUserId: String(alice.userId) } });
+    const direct = await t.app.inject({
+      method: 'POST',
+      url: '/api/rooms/direct',
+      headers: bearer(dave.token),
+      payload: { targetUserId: String(alice.userId) },
+    });
     expect(direct.statusCode, direct.body).toBe(201);
-    const again = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: `${dave.userId}` } });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/api/rooms/direct',
+      headers: bearer(alice.token),
+      payload: { targetUserId: `${dave.userId}` },
+    });
     expect(again.statusCode, again.body).toBe(200);
     expect(again.json().roomId).toBe(direct.json().roomId);
 
@@ -225,23 +287,46 @@ describe('ids as strings of decimal digits', () => {
       payload: { name: 'strings', memberIds: [String(alice.userId), bob.userId] },
     });
     expect(group.statusCode, group.body).toBe(201);
-    expect(group.json().members.map((member: { userId: number }) => member.userId).sort((x: number, y: number) => x - y)).toEqual(
-      [alice.userId, bob.userId, dave.userId].sort((x, y) => x - y),
-    );
+    expect(
+      group
+        .json()
+        .members.map((member: { userId: number }) => member.userId)
+        .sort((x: number, y: number) => x - y),
+    ).toEqual([alice.userId, bob.userId, dave.userId].sort((x, y) => x - y));
 
     const id = await sendStored(await stomp(alice), { roomId: direct.json().roomId, content: 'read me' });
-    const read = await t.app.inject({ method: 'POST', url: `/api/rooms/${direct.json().roomId}/read`, headers: bearer(dave.token), payload: { lastReadMessageId: String(id) } });
+    const read = await t.app.inject({
+      method: 'POST',
+      url: `/api/rooms/${direct.json().roomId}/read`,
+      headers: bearer(dave.token),
+      payload: { lastReadMessageId: String(id) },
+    });
     expect(read.statusCode, read.body).toBe(202);
     expect(read.json()).toMatchObject({ lastReadMessageId: id });
   });
 
   it('should answer 400 naming the field for odd id strings and non-ids over REST', async () => {
     for (const odd of oddIds) {
-      const direct = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: odd } });
+      const direct = await t.app.inject({
+        method: 'POST',
+        url: '/api/rooms/direct',
+        headers: bearer(alice.token),
+        payload: { targetUserId: odd },
+      });
       expect(expectError(direct, 400).message, JSON.stringify(odd)).toMatch(/targetUserId/);
-      const group = await t.app.inject({ method: 'POST', url: '/api/rooms/group', headers: bearer(alice.token), payload: { name: 'odd', memberIds: [odd] } });
+      const group = await t.app.inject({
+        method: 'POST',
+        url: '/api/rooms/group',
+        headers: bearer(alice.token),
+        payload: { name: 'odd', memberIds: [odd] },
+      });
       expect(expectError(group, 400).message, JSON.stringify(odd)).toMatch(/memberIds/);
-      const read = await t.app.inject({ method: 'POST', url: `/api/rooms/${roomId}/read`, headers: bearer(alice.token), payload: { lastReadMessageId: odd } });
+      const read = await t.app.inject({
+        method: 'POST',
+        url: `/api/rooms/${roomId}/read`,
+        headers: bearer(alice.token),
+        payload: { lastReadMessageId: odd },
+      });
       expect(expectError(read, 400).message, JSON.stringify(odd)).toMatch(/lastReadMessageId/);
     }
   });
@@ -259,7 +344,11 @@ describe('requests that offer an upgrade other than a WebSocket handshake on /ws
   }
 
   /** A real HTTP/1.1 request over a socket (inject would not go through Node's upgrade path). */
-  function send(method: string, path: string, options: { headers?: Record<string, string>; body?: string; agent?: Agent } = {}): Promise<Answer> {
+  function send(
+    method: string,
+    path: string,
+    options: { headers?: Record<string, string>; body?: string; agent?: Agent } = {},
+  ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const url = new URL(path, t.baseUrl);
       const headers: Record<string, string> = { ...options.headers };
@@ -267,14 +356,22 @@ describe('requests that offer an upgrade other than a WebSocket handshake on /ws
         headers['content-type'] = 'application/json';
         headers['content-length'] = String(Buffer.byteLength(options.body));
       }
-      const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers, agent: options.agent ?? false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode!, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString(), socket: res.socket }),
-        );
-        res.on('error', reject);
-      });
+      const req = httpRequest(
+        { host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers, agent: options.agent ?? false },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode!,
+              contentType: String(res.headers['content-type'] ?? ''),
+              body: Buffer.concat(chunks).toString(),
+              socket: res.socket,
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
       req.on('upgrade', () => reject(new Error(`${method} ${path}: the server switched protocols`)));
       req.on('error', reject);
       req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${path}: no answer within 10 s`)));
@@ -282,7 +379,7 @@ describe('requests that offer an upgrade other than a WebSocket handshake on /ws
     });
   }
 
-  it('should sign up with 201 when the POST offers h2c as Java\'s HttpClient does', async () => {
+  it("should sign up with 201 when the POST offers h2c as Java's HttpClient does", async () => {
     const email = `java_${uniqueSuffix()}@example.com`;
     const answer = await send('POST', '/api/auth/signup', {
       headers: H2C_OFFER,
@@ -295,7 +392,12 @@ describe('requests that offer an upgrade other than a WebSocket handshake on /ws
   /** Two members and their room, so that a route with side effects meets the same state twice. */
   async function freshRoom(): Promise<{ owner: SignedUpUser; other: SignedUpUser; room: number }> {
     const [owner, other] = await Promise.all([signup(t.app), signup(t.app)]);
-    const created = await t.app.inject({ method: 'POST', url: '/api/rooms/group', headers: bearer(owner.token), payload: { name: 'walk', memberIds: [other.userId] } });
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/rooms/group',
+      headers: bearer(owner.token),
+      payload: { name: 'walk', memberIds: [other.userId] },
+    });
     return { owner, other, room: created.json().roomId };
   }
 
@@ -328,13 +430,25 @@ describe('requests that offer an upgrade other than a WebSocket handshake on /ws
         walked.push(what);
       }
     }
-    expect(walked).toEqual(expect.arrayContaining(['POST /api/auth/signup', 'POST /api/auth/login', 'POST /api/rooms/direct', 'POST /api/rooms/{roomId}/read', 'GET /actuator/health']));
+    expect(walked).toEqual(
+      expect.arrayContaining([
+        'POST /api/auth/signup',
+        'POST /api/auth/login',
+        'POST /api/rooms/direct',
+        'POST /api/rooms/{roomId}/read',
+        'GET /actuator/health',
+      ]),
+    );
   });
 
   it('should keep serving a keep-alive connection after a request that offered h2c', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const first = await send('POST', '/api/auth/login', { agent, headers: H2C_OFFER, body: JSON.stringify({ email: alice.email, password: 'correct horse battery' }) });
+      const first = await send('POST', '/api/auth/login', {
+        agent,
+        headers: H2C_OFFER,
+        body: JSON.stringify({ email: alice.email, password: 'correct horse battery' }),
+      });
       expect(first.status, first.body).toBe(200);
       const second = await send('GET', '/api/users/me', { agent, headers: bearer(alice.token) });
       expect(second.status, second.body).toBe(200);
@@ -345,14 +459,21 @@ describe('requests that offer an upgrade other than a WebSocket handshake on /ws
   });
 
   const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  it.skipIf(java.status !== 0)("should sign up with 201 from a real java.net.http.HttpClient with its defaults (HTTP/2 offered, HTTP/1.1 answered)", async () => {
-    const program = fileURLToPath(new URL('../fixtures/java/JavaSignup.java', import.meta.url));
-    const email = `duke_${uniqueSuffix()}@example.com`;
-    // Asynchronously: the server answering it runs in this process.
-    const { stdout } = await promisify(execFile)('java', [program, `${t.baseUrl}/api/auth/signup`, email], { encoding: 'utf8', timeout: 60_000 });
-    const [status, version, body] = stdout.split('\n');
-    expect(status).toBe('201');
-    expect(version).toBe('HTTP_1_1');
-    expect(JSON.parse(body!)).toMatchObject({ email, nickname: 'duke' });
-  }, 90_000);
+  it.skipIf(java.status !== 0)(
+    'should sign up with 201 from a real java.net.http.HttpClient with its defaults (HTTP/2 offered, HTTP/1.1 answered)',
+    async () => {
+      const program = fileURLToPath(new URL('../fixtures/java/JavaSignup.java', import.meta.url));
+      const email = `duke_${uniqueSuffix()}@example.com`;
+      // Asynchronously: the server answering it runs in this process.
+      const { stdout } = await promisify(execFile)('java', [program, `${t.baseUrl}/api/auth/signup`, email], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      const [status, version, body] = stdout.split('\n');
+      expect(status).toBe('201');
+      expect(version).toBe('HTTP_1_1');
+      expect(JSON.parse(body!)).toMatchObject({ email, nickname: 'duke' });
+    },
+    90_000,
+  );
 });

@@ -46,7 +46,12 @@ afterAll(async () => {
 });
 
 async function openDirect(user: SignedUpUser, other: SignedUpUser): Promise<number> {
-  const response = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(user.token), payload: { targetUserId: other.userId } });
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/direct',
+    headers: bearer(user.token),
+    payload: { targetUserId: other.userId },
+  });
   expect(response.statusCode, response.body).toBe(201);
   return response.json().roomId;
 }
@@ -94,25 +99,28 @@ describe('GET /api/rooms/{roomId}/messages', () => {
     });
   });
 
-  it.each([1, 20, 25, 50, 99, 100])('should return each of 250 messages exactly once, in order, paging by cursor with size %i', async (size) => {
-    const seen: number[] = [];
-    let cursor: number | null = null;
-    let pages = 0;
-    for (;;) {
-      const current: Page = await page(alice, `?size=${size}${cursor === null ? '' : `&cursor=${cursor}`}`);
-      pages += 1;
-      seen.push(...current.messages.map((message) => message.id));
-      expect(current.messages.every((message) => message.roomId === roomId)).toBe(true);
-      if (!current.hasMore) {
-        expect(current.nextCursor).toBeNull();
-        break;
+  it.each([1, 20, 25, 50, 99, 100])(
+    'should return each of 250 messages exactly once, in order, paging by cursor with size %i',
+    async (size) => {
+      const seen: number[] = [];
+      let cursor: number | null = null;
+      let pages = 0;
+      for (;;) {
+        const current: Page = await page(alice, `?size=${size}${cursor === null ? '' : `&cursor=${cursor}`}`);
+        pages += 1;
+        seen.push(...current.messages.map((message) => message.id));
+        expect(current.messages.every((message) => message.roomId === roomId)).toBe(true);
+        if (!current.hasMore) {
+          expect(current.nextCursor).toBeNull();
+          break;
+        }
+        expect(current.nextCursor).toBe(seen.at(-1));
+        cursor = current.nextCursor;
       }
-      expect(current.nextCursor).toBe(seen.at(-1));
-      cursor = current.nextCursor;
-    }
-    expect(seen).toEqual([...ids].reverse());
-    expect(pages).toBe(Math.ceil(250 / size));
-  });
+      expect(seen).toEqual([...ids].reverse());
+      expect(pages).toBe(Math.ceil(250 / size));
+    },
+  );
 
   it('should return exactly the newer messages, oldest first, with after', async () => {
     const after = ids[199]!;
@@ -254,7 +262,7 @@ describe('query plans on a table with 100k rows', () => {
     }
   });
 
-  it('should find each listed room\'s last message through the same index', async () => {
+  it("should find each listed room's last message through the same index", async () => {
     statements.length = 0;
     recording = true;
     try {

@@ -31,7 +31,10 @@ afterAll(async () => {
 async function deleteTopics(app: TestApp): Promise<void> {
   const names = topicSpecs(app.app.deps.topics).map((spec) => spec.topic);
   await admin.deleteTopics({ topics: names, timeout: 10_000 });
-  await waitFor(async () => (await admin.listTopics()).every((topic) => !names.includes(topic)), { timeoutMs: 15_000, what: 'the topics gone' });
+  await waitFor(async () => (await admin.listTopics()).every((topic) => !names.includes(topic)), {
+    timeoutMs: 15_000,
+    what: 'the topics gone',
+  });
 }
 
 describe('a Kafka that lost its topics', () => {

@@ -38,7 +38,8 @@ function parsePrometheus(text: string): Sample[] {
 const partitionsOf = (topic: string) => topicSpecs(t.app.deps.topics).find((spec) => spec.topic === topic)!.numPartitions;
 const pick = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
   samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
-const total = (samples: Sample[], name: string, labels: Record<string, string> = {}) => pick(samples, name, labels).reduce((sum, sample) => sum + sample.value, 0);
+const total = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
+  pick(samples, name, labels).reduce((sum, sample) => sum + sample.value, 0);
 
 async function scrape(): Promise<Sample[]> {
   const response = await t.app.inject({ method: 'GET', url: '/actuator/prometheus' });
@@ -51,7 +52,12 @@ beforeAll(async () => {
   t = await startTestApp(isolation);
   alice = await signup(t.app);
   bob = await signup(t.app);
-  const room = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: bob.userId } });
+  const room = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/direct',
+    headers: bearer(alice.token),
+    payload: { targetUserId: bob.userId },
+  });
   expect(room.statusCode).toBe(201);
   roomId = room.json().roomId;
 
@@ -68,14 +74,23 @@ beforeAll(async () => {
   const receipts = new Set<string>();
   for (let i = 0; i <= SENT; i += 1) {
     a.client.watchForReceipt(`burst-${i}`, () => receipts.add(`burst-${i}`));
-    a.client.publish({ destination: '/app/chat.send', body: JSON.stringify({ roomId, content: `metric ${i}` }), headers: { receipt: `burst-${i}` } });
+    a.client.publish({
+      destination: '/app/chat.send',
+      body: JSON.stringify({ roomId, content: `metric ${i}` }),
+      headers: { receipt: `burst-${i}` },
+    });
   }
-  await waitFor(() => receipts.size === SENT && a.received('/user/queue/errors').length === 1, { what: 'receipts and one rate-limit notice' });
+  await waitFor(() => receipts.size === SENT && a.received('/user/queue/errors').length === 1, {
+    what: 'receipts and one rate-limit notice',
+  });
   expect(a.received('/user/queue/errors')[0]!.body).toMatch(/rate limit/);
   await waitFor(() => a.received(topic).length === SENT && b.received(topic).length === SENT, { what: 'deliveries' });
   await t.app.deps.producer.send({ topic: t.app.deps.topics.messages, messages: [{ key: String(roomId), value: 'not json' }] });
   await t.app.deps.producer.send({ topic: t.app.deps.topics.readReceipts, messages: [{ key: String(roomId), value: 'not json' }] });
-  await waitFor(async () => total(await scrape(), 'chat_kafka_dead_letters_total') === 3, { what: 'three dead letters', timeoutMs: 15_000 });
+  await waitFor(async () => total(await scrape(), 'chat_kafka_dead_letters_total') === 3, {
+    what: 'three dead letters',
+    timeoutMs: 15_000,
+  });
 });
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close()));
@@ -117,16 +132,30 @@ describe('GET /actuator/prometheus', () => {
     const groups = [`${isolation.env.KAFKA_GROUP_PREFIX}chat-persistence`, `${isolation.env.KAFKA_GROUP_PREFIX}chat-broadcast`];
     const receiptsGroup = `${isolation.env.KAFKA_GROUP_PREFIX}chat-read-receipts`;
     const expectedSeries = 2 * partitionsOf(t.app.deps.topics.messages) + partitionsOf(t.app.deps.topics.readReceipts);
-    await waitFor(async () => {
-      const lag = pick(await scrape(), 'chat_kafka_consumer_lag');
-      return lag.length === expectedSeries && lag.every((sample) => sample.value === 0);
-    }, { what: `zero lag on ${expectedSeries} partitions of the three groups` });
+    await waitFor(
+      async () => {
+        const lag = pick(await scrape(), 'chat_kafka_consumer_lag');
+        return lag.length === expectedSeries && lag.every((sample) => sample.value === 0);
+      },
+      { what: `zero lag on ${expectedSeries} partitions of the three groups` },
+    );
     const lag = pick(await scrape(), 'chat_kafka_consumer_lag');
     for (const group of groups) {
-      expect(lag.filter((sample) => sample.labels.group === group).map((sample) => Number(sample.labels.partition)).sort()).toEqual([0, 1, 2, 3, 4, 5]);
-      expect(new Set(lag.filter((sample) => sample.labels.group === group).map((sample) => sample.labels.topic))).toEqual(new Set([t.app.deps.topics.messages]));
+      expect(
+        lag
+          .filter((sample) => sample.labels.group === group)
+          .map((sample) => Number(sample.labels.partition))
+          .sort(),
+      ).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(new Set(lag.filter((sample) => sample.labels.group === group).map((sample) => sample.labels.topic))).toEqual(
+        new Set([t.app.deps.topics.messages]),
+      );
     }
-    expect(lag.filter((sample) => sample.labels.group === receiptsGroup).every((sample) => sample.labels.topic === t.app.deps.topics.readReceipts)).toBe(true);
+    expect(
+      lag
+        .filter((sample) => sample.labels.group === receiptsGroup)
+        .every((sample) => sample.labels.topic === t.app.deps.topics.readReceipts),
+    ).toBe(true);
     // SENT chat messages and the poison record went through both groups.
     for (const group of groups) expect(total(await scrape(), 'chat_kafka_records_processed_total', { group })).toBe(SENT + 1);
   });
@@ -134,17 +163,33 @@ describe('GET /actuator/prometheus', () => {
   it('should count dead letters per group', async () => {
     const samples = await scrape();
     for (const group of ['chat-persistence', 'chat-broadcast']) {
-      expect(total(samples, 'chat_kafka_dead_letters_total', { group: `${isolation.env.KAFKA_GROUP_PREFIX}${group}`, topic: t.app.deps.topics.messages })).toBe(1);
+      expect(
+        total(samples, 'chat_kafka_dead_letters_total', {
+          group: `${isolation.env.KAFKA_GROUP_PREFIX}${group}`,
+          topic: t.app.deps.topics.messages,
+        }),
+      ).toBe(1);
     }
-    expect(total(samples, 'chat_kafka_dead_letters_total', { group: `${isolation.env.KAFKA_GROUP_PREFIX}chat-read-receipts`, topic: t.app.deps.topics.readReceipts })).toBe(1);
+    expect(
+      total(samples, 'chat_kafka_dead_letters_total', {
+        group: `${isolation.env.KAFKA_GROUP_PREFIX}chat-read-receipts`,
+        topic: t.app.deps.topics.readReceipts,
+      }),
+    ).toBe(1);
   });
 
   it('should time HTTP requests by route pattern and status, and include default process metrics', async () => {
     await t.app.inject({ method: 'GET', url: `/api/rooms/${roomId}`, headers: bearer(alice.token) });
     const samples = await scrape();
-    expect(total(samples, 'chat_http_request_duration_seconds_count', { method: 'POST', route: '/api/auth/signup', status_code: '201' })).toBe(2);
-    expect(total(samples, 'chat_http_request_duration_seconds_count', { method: 'GET', route: '/api/rooms/:roomId', status_code: '200' })).toBe(1);
-    expect(pick(samples, 'chat_http_request_duration_seconds_count').some((sample) => sample.labels.route?.includes(String(roomId)))).toBe(false);
+    expect(
+      total(samples, 'chat_http_request_duration_seconds_count', { method: 'POST', route: '/api/auth/signup', status_code: '201' }),
+    ).toBe(2);
+    expect(
+      total(samples, 'chat_http_request_duration_seconds_count', { method: 'GET', route: '/api/rooms/:roomId', status_code: '200' }),
+    ).toBe(1);
+    expect(pick(samples, 'chat_http_request_duration_seconds_count').some((sample) => sample.labels.route?.includes(String(roomId)))).toBe(
+      false,
+    );
     expect(total(samples, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(total(samples, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
   });
@@ -159,22 +204,42 @@ describe('GET /actuator/prometheus', () => {
 });
 
 describe('GET /actuator/info and /actuator/metrics', () => {
-  it.each(['/actuator/info', '/actuator/metrics', '/actuator/metrics/chat_stomp_frames_total'])('should answer 401 on %s without a token', async (url) => {
-    expectError(await t.app.inject({ method: 'GET', url }), 401, url);
-  });
+  it.each(['/actuator/info', '/actuator/metrics', '/actuator/metrics/chat_stomp_frames_total'])(
+    'should answer 401 on %s without a token',
+    async (url) => {
+      expectError(await t.app.inject({ method: 'GET', url }), 401, url);
+    },
+  );
 
   it('should describe the build, the instance and the partitions it owns', async () => {
     const response = await t.app.inject({ method: 'GET', url: '/actuator/info', headers: bearer(alice.token) });
     expect(response.statusCode).toBe(200);
     const info = response.json();
-    expect(info).toMatchObject({ name: 'chat-backend', version: '0.1.0', instanceId: t.config.INSTANCE_ID, websocket: { open: 2, connected: 2 } });
+    expect(info).toMatchObject({
+      name: 'chat-backend',
+      version: '0.1.0',
+      instanceId: t.config.INSTANCE_ID,
+      websocket: { open: 2, connected: 2 },
+    });
     expect(info.uptimeSeconds).toBeGreaterThanOrEqual(0);
     expect(Date.parse(info.startedAt)).toBeLessThanOrEqual(Date.now());
     const all = (topic: string) => Array.from({ length: partitionsOf(topic) }, (_, index) => index);
     expect(info.kafka.consumers).toEqual([
-      { group: `${isolation.env.KAFKA_GROUP_PREFIX}chat-persistence`, topic: t.app.deps.topics.messages, partitions: all(t.app.deps.topics.messages) },
-      { group: `${isolation.env.KAFKA_GROUP_PREFIX}chat-broadcast`, topic: t.app.deps.topics.messages, partitions: all(t.app.deps.topics.messages) },
-      { group: `${isolation.env.KAFKA_GROUP_PREFIX}chat-read-receipts`, topic: t.app.deps.topics.readReceipts, partitions: all(t.app.deps.topics.readReceipts) },
+      {
+        group: `${isolation.env.KAFKA_GROUP_PREFIX}chat-persistence`,
+        topic: t.app.deps.topics.messages,
+        partitions: all(t.app.deps.topics.messages),
+      },
+      {
+        group: `${isolation.env.KAFKA_GROUP_PREFIX}chat-broadcast`,
+        topic: t.app.deps.topics.messages,
+        partitions: all(t.app.deps.topics.messages),
+      },
+      {
+        group: `${isolation.env.KAFKA_GROUP_PREFIX}chat-read-receipts`,
+        topic: t.app.deps.topics.readReceipts,
+        partitions: all(t.app.deps.topics.readReceipts),
+      },
     ]);
   });
 

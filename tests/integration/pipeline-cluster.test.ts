@@ -22,7 +22,12 @@ beforeAll(async () => {
   two = await startTestApp(isolation, { env: { INSTANCE_ID: 'node-2' } });
   alice = await signup(one.app);
   bob = await signup(two.app);
-  const room = await one.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: bob.userId } });
+  const room = await one.app.inject({
+    method: 'POST',
+    url: '/api/rooms/direct',
+    headers: bearer(alice.token),
+    payload: { targetUserId: bob.userId },
+  });
   expect(room.statusCode, room.body).toBe(201);
   roomId = room.json().roomId;
 });
@@ -40,7 +45,10 @@ async function connect(t: TestApp, user: SignedUpUser): Promise<TestStompClient>
 }
 
 const partitionsOf = (t: TestApp, groupId: string) =>
-  t.app.pipeline.runners.find((runner) => runner.groupId === groupId)!.assignment().map((tp) => tp.partition);
+  t.app.pipeline.runners
+    .find((runner) => runner.groupId === groupId)!
+    .assignment()
+    .map((tp) => tp.partition);
 
 /** How many Redis connections (instances) are subscribed to the room's channel. */
 async function channelSubscribers(room: number): Promise<number> {
@@ -60,7 +68,9 @@ describe('message pipeline across two instances', () => {
           const first = partitionsOf(one, groupId);
           const second = partitionsOf(two, groupId);
           const union = new Set([...first, ...second]);
-          return first.length > 0 && second.length > 0 && union.size === 6 && first.length + second.length === 6 ? { first, second } : undefined;
+          return first.length > 0 && second.length > 0 && union.size === 6 && first.length + second.length === 6
+            ? { first, second }
+            : undefined;
         },
         { timeoutMs: 30_000, what: `${groupId} split between both instances` },
       );
@@ -77,11 +87,17 @@ describe('message pipeline across two instances', () => {
 
     const fromOne = await a.sendWithReceipt('/app/chat.send', { roomId, content: 'from node-1' });
     await waitFor(() => b.received(topic).length === 1, { what: 'delivery on node-2' });
-    expect(b.bodies<{ messageKey: string; content: string }>(topic)[0]).toMatchObject({ messageKey: fromOne['message-key'], content: 'from node-1' });
+    expect(b.bodies<{ messageKey: string; content: string }>(topic)[0]).toMatchObject({
+      messageKey: fromOne['message-key'],
+      content: 'from node-1',
+    });
 
     const fromTwo = await b.sendWithReceipt('/app/chat.send', { roomId, content: 'from node-2' });
     await waitFor(() => a.received(topic).length === 2, { what: 'delivery on node-1' });
-    expect(a.bodies<{ messageKey: string; content: string }>(topic).map((message) => message.content)).toEqual(['from node-1', 'from node-2']);
+    expect(a.bodies<{ messageKey: string; content: string }>(topic).map((message) => message.content)).toEqual([
+      'from node-1',
+      'from node-2',
+    ]);
     expect(a.bodies<{ messageKey: string }>(topic)[1]!.messageKey).toBe(fromTwo['message-key']);
 
     // Stored once, whichever instance's consumer owned the partition.
@@ -93,7 +109,12 @@ describe('message pipeline across two instances', () => {
   });
 
   it("should hold a room's Redis channel on an instance only while that instance has a subscriber of the room", async () => {
-    const room = await one.app.inject({ method: 'POST', url: '/api/rooms/group', headers: bearer(alice.token), payload: { name: 'fan-in', memberIds: [bob.userId] } });
+    const room = await one.app.inject({
+      method: 'POST',
+      url: '/api/rooms/group',
+      headers: bearer(alice.token),
+      payload: { name: 'fan-in', memberIds: [bob.userId] },
+    });
     expect(room.statusCode, room.body).toBe(201);
     const groupId: number = room.json().roomId;
     const topic = `/topic/room.${groupId}`;
@@ -132,8 +153,11 @@ describe('message pipeline across two instances', () => {
     await a.subscribe(`/topic/room.${roomId}`);
     const receipt = await a.sendWithReceipt('/app/chat.send', { roomId, content: 'after node-2 left' });
     await waitFor(() => a.received(`/topic/room.${roomId}`).length === 1, { what: 'delivery by node-1 alone' });
-    await waitFor(async () => (await one.app.deps.database.sql`select 1 from messages where message_key = ${receipt['message-key']!}`).length === 1, {
-      what: 'stored by node-1 alone',
-    });
+    await waitFor(
+      async () => (await one.app.deps.database.sql`select 1 from messages where message_key = ${receipt['message-key']!}`).length === 1,
+      {
+        what: 'stored by node-1 alone',
+      },
+    );
   });
 });

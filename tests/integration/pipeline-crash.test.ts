@@ -60,7 +60,9 @@ const signup = (baseUrl: string, name: string) =>
   });
 
 describe('an instance killed mid-stream', () => {
-  it('should store every RECEIPTed message exactly once across a SIGKILL and restart, and take the resent rest without doubles', async ({ annotate }) => {
+  it('should store every RECEIPTed message exactly once across a SIGKILL and restart, and take the resent rest without doubles', async ({
+    annotate,
+  }) => {
     const first = await start('first');
     const alice = await signup(first.baseUrl, 'alice');
     const bob = await signup(first.baseUrl, 'bob');
@@ -115,7 +117,11 @@ describe('an instance killed mid-stream', () => {
     const afterRestart = await streamSends(client, { roomId, messages: resend, window: 50, timeoutMs: 60_000 });
     expect(afterRestart.receipted).toHaveLength(resend.length);
 
-    await waitFor(async () => (await storedKeys(roomId)).size === MESSAGES, { timeoutMs: 20_000, intervalMs: 200, what: `${MESSAGES} stored` });
+    await waitFor(async () => (await storedKeys(roomId)).size === MESSAGES, {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+      what: `${MESSAGES} stored`,
+    });
     const perKey = await sql<{ n: number }[]>`select count(*)::int as n from messages where room_id = ${roomId} group by message_key`;
     expect(perKey.filter((row) => row.n !== 1)).toEqual([]);
     // Redelivered batches and resent keys changed nothing: one unread per message, in send order.

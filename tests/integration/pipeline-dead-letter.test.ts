@@ -22,7 +22,12 @@ beforeAll(async () => {
   t = await startTestApp(isolation);
   alice = await signup(t.app);
   bob = await signup(t.app);
-  const room = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: bob.userId } });
+  const room = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/direct',
+    headers: bearer(alice.token),
+    payload: { targetUserId: bob.userId },
+  });
   expect(room.statusCode, room.body).toBe(201);
   roomId = room.json().roomId;
   producer = await rawProducer();
@@ -38,11 +43,17 @@ afterAll(async () => {
 
 const sql = () => t.app.deps.database.sql;
 const storedRow = (messageKey: string) =>
-  waitFor(async () => (await sql()`select * from messages where message_key = ${messageKey}`)[0], { timeoutMs: 15_000, what: `row ${messageKey}` });
+  waitFor(async () => (await sql()`select * from messages where message_key = ${messageKey}`)[0], {
+    timeoutMs: 15_000,
+    what: `row ${messageKey}`,
+  });
 
 describe('poison records', () => {
   it('should dead-letter invalid JSON and a message for a missing room after the retries, and keep the partition moving', async () => {
-    const groups = { persistence: `${isolation.env.KAFKA_GROUP_PREFIX}chat-persistence`, broadcast: `${isolation.env.KAFKA_GROUP_PREFIX}chat-broadcast` };
+    const groups = {
+      persistence: `${isolation.env.KAFKA_GROUP_PREFIX}chat-persistence`,
+      broadcast: `${isolation.env.KAFKA_GROUP_PREFIX}chat-broadcast`,
+    };
     const topic = t.app.deps.topics.messages;
     const a = await connectStomp(t.baseUrl, alice.token);
     const b = await connectStomp(t.baseUrl, bob.token);

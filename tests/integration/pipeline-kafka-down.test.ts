@@ -26,7 +26,12 @@ beforeAll(async () => {
   t = await startTestApp(isolation, { overrides: { waitForDependencies: false } });
   alice = await signup(t.app);
   const bob = await signup(t.app);
-  const room = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: bob.userId } });
+  const room = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/direct',
+    headers: bearer(alice.token),
+    payload: { targetUserId: bob.userId },
+  });
   expect(room.statusCode, room.body).toBe(201);
   roomId = room.json().roomId;
 });
@@ -52,8 +57,15 @@ describe('SEND while Kafka is unreachable', () => {
     });
 
     const startedAt = Date.now();
-    client.client.publish({ destination: '/app/chat.send', body: JSON.stringify({ roomId, content: 'lost?' }), headers: { receipt: 'kafka-down-1' } });
-    const error = await waitFor(() => client.received('/user/queue/errors')[0], { timeoutMs: ANSWER_WITHIN_MS, what: 'an error for the SEND' });
+    client.client.publish({
+      destination: '/app/chat.send',
+      body: JSON.stringify({ roomId, content: 'lost?' }),
+      headers: { receipt: 'kafka-down-1' },
+    });
+    const error = await waitFor(() => client.received('/user/queue/errors')[0], {
+      timeoutMs: ANSWER_WITHIN_MS,
+      what: 'an error for the SEND',
+    });
     const answeredAfterMs = Date.now() - startedAt;
 
     expect(error.headers['receipt-id']).toBe('kafka-down-1');
@@ -83,7 +95,11 @@ describe('SEND while Kafka is unreachable', () => {
       recordError(frame);
     };
 
-    client.client.publish({ destination: '/app/chat.send', body: JSON.stringify({ roomId, content: 'lost?' }), headers: { receipt: 'kafka-down-2' } });
+    client.client.publish({
+      destination: '/app/chat.send',
+      body: JSON.stringify({ roomId, content: 'lost?' }),
+      headers: { receipt: 'kafka-down-2' },
+    });
     await waitFor(() => client.errors.length > 0, { timeoutMs: ANSWER_WITHIN_MS, what: 'an ERROR frame' });
 
     expect(errorHeaders[0]).toMatchObject({

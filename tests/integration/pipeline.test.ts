@@ -56,10 +56,10 @@ async function unreadCounts(roomId: number): Promise<Record<number, number>> {
 
 /** Resolves once the row for `messageKey` is stored: everything before it in the room's partition is done too. */
 async function storedRow(messageKey: string) {
-  return waitFor(
-    async () => (await sql()`select * from messages where message_key = ${messageKey}`)[0],
-    { timeoutMs: 15_000, what: `row ${messageKey}` },
-  );
+  return waitFor(async () => (await sql()`select * from messages where message_key = ${messageKey}`)[0], {
+    timeoutMs: 15_000,
+    what: `row ${messageKey}`,
+  });
 }
 
 const chatRecord = (roomId: number, sender: SignedUpUser, content: string, messageKey = randomUUID()) =>
@@ -75,7 +75,12 @@ const chatRecord = (roomId: number, sender: SignedUpUser, content: string, messa
 
 describe('message pipeline', () => {
   it('should deliver a SEND to both subscribers through Kafka and Redis, and store it once with its offset', async () => {
-    const direct = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: bob.userId } });
+    const direct = await t.app.inject({
+      method: 'POST',
+      url: '/api/rooms/direct',
+      headers: bearer(alice.token),
+      payload: { targetUserId: bob.userId },
+    });
     expect(direct.statusCode).toBe(201);
     const roomId: number = direct.json().roomId;
     const a = await connect(alice);

@@ -36,7 +36,12 @@ beforeAll(async () => {
   one = await startTestApp(isolation, { env: { INSTANCE_ID: 'node-1' } });
   two = await startTestApp(isolation, { env: { INSTANCE_ID: 'node-2' } });
   [alice, bob, carol] = await Promise.all([signup(one.app), signup(one.app), signup(two.app)]);
-  const room = await one.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: bob.userId } });
+  const room = await one.app.inject({
+    method: 'POST',
+    url: '/api/rooms/direct',
+    headers: bearer(alice.token),
+    payload: { targetUserId: bob.userId },
+  });
   expect(room.statusCode, room.body).toBe(201);
   roomId = room.json().roomId;
   observer = await connect(two, bob);
@@ -55,7 +60,10 @@ async function connect(t: TestApp | { baseUrl: string }, user: SignedUpUser): Pr
 }
 
 const eventsFor = (user: SignedUpUser) => observer.bodies<PresenceEvent>('/topic/presence').filter((event) => event.userId === user.userId);
-const statusesFor = (user: SignedUpUser, from = 0) => eventsFor(user).slice(from).map((event) => event.status);
+const statusesFor = (user: SignedUpUser, from = 0) =>
+  eventsFor(user)
+    .slice(from)
+    .map((event) => event.status);
 
 async function onlineIn(t: TestApp, room: number, asUser: SignedUpUser): Promise<number[]> {
   const response = await t.app.inject({ method: 'GET', url: `/api/rooms/${room}/members/online`, headers: bearer(asUser.token) });
@@ -142,7 +150,10 @@ describe('presence across instances', () => {
     const firstExpiry = Number(await redis().zScore(`${prefix}presence:expiries`, String(alice.userId)));
     expect(firstExpiry).toBeGreaterThan(0);
 
-    await waitFor(async () => (await redisNowMs()) > firstExpiry + 2 * SWEEP_MS, { timeoutMs: TTL_SECONDS * 1000 + 5_000, what: 'the first expiry to pass' });
+    await waitFor(async () => (await redisNowMs()) > firstExpiry + 2 * SWEEP_MS, {
+      timeoutMs: TTL_SECONDS * 1000 + 5_000,
+      what: 'the first expiry to pass',
+    });
     expect(await onlineIn(two, roomId, bob)).toContain(alice.userId);
     expect(Number(await redis().zScore(`${prefix}presence:expiries`, String(alice.userId)))).toBeGreaterThan(firstExpiry);
     expect(statusesFor(alice, before)).toEqual(['ONLINE']);
@@ -151,7 +162,11 @@ describe('presence across instances', () => {
   });
 
   it('should answer 403 to a non-member and 404 for an unknown room on the online list', async () => {
-    expectError(await one.app.inject({ method: 'GET', url: `/api/rooms/${roomId}/members/online`, headers: bearer(carol.token) }), 403, `/api/rooms/${roomId}/members/online`);
+    expectError(
+      await one.app.inject({ method: 'GET', url: `/api/rooms/${roomId}/members/online`, headers: bearer(carol.token) }),
+      403,
+      `/api/rooms/${roomId}/members/online`,
+    );
     expectError(await one.app.inject({ method: 'GET', url: '/api/rooms/987654321/members/online', headers: bearer(carol.token) }), 404);
     expectError(await one.app.inject({ method: 'GET', url: `/api/rooms/${roomId}/members/online` }), 401);
   });
@@ -159,18 +174,30 @@ describe('presence across instances', () => {
   it('should turn the users of an instance killed without closing its sockets OFFLINE within the TTL, and keep their tabs elsewhere online', async () => {
     const dave = await signup(one.app);
     const erin = await signup(one.app);
-    const daveRoom = (await one.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(bob.token), payload: { targetUserId: dave.userId } })).json().roomId as number;
-    const erinRoom = (await one.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(bob.token), payload: { targetUserId: erin.userId } })).json().roomId as number;
+    const daveRoom = (
+      await one.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(bob.token), payload: { targetUserId: dave.userId } })
+    ).json().roomId as number;
+    const erinRoom = (
+      await one.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(bob.token), payload: { targetUserId: erin.userId } })
+    ).json().roomId as number;
 
     // The doomed instance shares the database and Redis prefix; its Kafka topics and groups are
     // its own, so its death does not stall the consumer groups of the instances that survive.
     const kafkaPrefix = `t_${uniqueSuffix()}.`;
-    const doomed = await startInstanceProcess({ ...isolation.env, INSTANCE_ID: 'doomed', MIGRATE_ON_START: 'false', KAFKA_TOPIC_PREFIX: kafkaPrefix, KAFKA_GROUP_PREFIX: kafkaPrefix });
+    const doomed = await startInstanceProcess({
+      ...isolation.env,
+      INSTANCE_ID: 'doomed',
+      MIGRATE_ON_START: 'false',
+      KAFKA_TOPIC_PREFIX: kafkaPrefix,
+      KAFKA_GROUP_PREFIX: kafkaPrefix,
+    });
     try {
       await connect(doomed, dave);
       await connect(doomed, erin);
       await connect(two, erin);
-      await waitFor(() => statusesFor(dave).includes('ONLINE') && statusesFor(erin).includes('ONLINE'), { what: 'ONLINE from the doomed instance' });
+      await waitFor(() => statusesFor(dave).includes('ONLINE') && statusesFor(erin).includes('ONLINE'), {
+        what: 'ONLINE from the doomed instance',
+      });
       expect(await onlineIn(one, daveRoom, bob)).toContain(dave.userId);
       expect(await liveConnections(erin)).toBe(2);
 
@@ -189,10 +216,15 @@ describe('presence across instances', () => {
 
       // Erin's tab on instance 2 lives on while the dead instance's connection lapses on its own
       // (her connect there came a moment after dave's, so its expiry may be a moment later too).
-      await waitFor(async () => (await liveConnections(erin)) === 1, { timeoutMs: TTL_SECONDS * 1000, what: "erin's dead connection lapsed" });
+      await waitFor(async () => (await liveConnections(erin)) === 1, {
+        timeoutMs: TTL_SECONDS * 1000,
+        what: "erin's dead connection lapsed",
+      });
       expect(statusesFor(erin)).toEqual(['ONLINE']);
       expect(await onlineIn(two, erinRoom, bob)).toContain(erin.userId);
-      console.info(`presence: a killed instance's user went OFFLINE ${tookMs} ms after SIGKILL (TTL ${TTL_SECONDS} s, sweep ${SWEEP_MS} ms)`);
+      console.info(
+        `presence: a killed instance's user went OFFLINE ${tookMs} ms after SIGKILL (TTL ${TTL_SECONDS} s, sweep ${SWEEP_MS} ms)`,
+      );
     } finally {
       doomed.process.kill('SIGKILL');
       await doomed.exited;
@@ -205,7 +237,9 @@ describe('presence across instances', () => {
 });
 
 /** The app as a real process (the production entry through tsx), so it can die without closing anything. */
-async function startInstanceProcess(env: Record<string, string>): Promise<{ process: ChildProcess; baseUrl: string; exited: Promise<void> }> {
+async function startInstanceProcess(
+  env: Record<string, string>,
+): Promise<{ process: ChildProcess; baseUrl: string; exited: Promise<void> }> {
   const root = fileURLToPath(new URL('../..', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,

@@ -37,7 +37,12 @@ const topicOf = (roomId: number) => `/topic/room.${roomId}`;
 const eventsOf = (roomId: number) => `/topic/room.${roomId}.events`;
 
 async function directRoom(user: SignedUpUser, other: SignedUpUser): Promise<number> {
-  const response = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(user.token), payload: { targetUserId: other.userId } });
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/direct',
+    headers: bearer(user.token),
+    payload: { targetUserId: other.userId },
+  });
   expect(response.statusCode, response.body).toBeLessThan(300);
   return response.json().roomId;
 }
@@ -82,7 +87,8 @@ const dltCount = async () => {
   return (await kafkaAdmin.fetchTopicOffsets(topics.readReceiptsDlt)).reduce((sum, partition) => sum + Number(partition.high), 0);
 };
 
-const cached = (roomId: number, user: SignedUpUser) => t.app.deps.redis.get(unreadKey(isolation.env.REDIS_KEY_PREFIX!, roomId, user.userId));
+const cached = (roomId: number, user: SignedUpUser) =>
+  t.app.deps.redis.get(unreadKey(isolation.env.REDIS_KEY_PREFIX!, roomId, user.userId));
 
 /**
  * One step settled: the API answers `expected`, and the cache then holds exactly what the
@@ -90,8 +96,14 @@ const cached = (roomId: number, user: SignedUpUser) => t.app.deps.redis.get(unre
  * count, the cache must never disagree with the database again.
  */
 async function expectSettled(roomId: number, user: SignedUpUser, expected: number): Promise<void> {
-  await waitFor(async () => (await member(roomId, user)).unreadCount === expected, { timeoutMs: 15_000, what: `database unread ${expected}` });
-  await waitFor(async () => (await listedUnread(user, roomId)) === expected, { timeoutMs: 5_000, what: `GET /api/rooms unread ${expected}` });
+  await waitFor(async () => (await member(roomId, user)).unreadCount === expected, {
+    timeoutMs: 15_000,
+    what: `database unread ${expected}`,
+  });
+  await waitFor(async () => (await listedUnread(user, roomId)) === expected, {
+    timeoutMs: 5_000,
+    what: `GET /api/rooms unread ${expected}`,
+  });
   expect(await cached(roomId, user)).toBe(String((await member(roomId, user)).unreadCount));
 }
 
@@ -157,7 +169,9 @@ describe('read receipts and unread counts', () => {
     expect(accepted.statusCode, accepted.body).toBe(202);
     expect(accepted.json()).toMatchObject({ roomId, lastReadMessageKey: key });
 
-    const [stored] = await waitFor(() => sql()<{ id: number }[]>`select id from messages where message_key = ${key}`.then((rows) => (rows.length ? rows : undefined)));
+    const [stored] = await waitFor(() =>
+      sql()<{ id: number }[]>`select id from messages where message_key = ${key}`.then((rows) => (rows.length ? rows : undefined)),
+    );
     await waitFor(async () => (await member(roomId, carol)).lastRead === stored!.id, { timeoutMs: 15_000, what: 'read mark moved by key' });
     await expectSettled(roomId, carol, 0);
   });
@@ -182,7 +196,10 @@ describe('read receipts and unread counts', () => {
     // Receipts of one room share a partition and are applied in order: once this later receipt
     // (bob's own) is applied, carol's older one has been handled before it.
     expect((await postRead(bob, roomId, { lastReadMessageId: fourth.id })).statusCode).toBe(202);
-    await waitFor(async () => (await member(roomId, bob)).lastRead === fourth.id, { timeoutMs: 15_000, what: "bob's later receipt applied" });
+    await waitFor(async () => (await member(roomId, bob)).lastRead === fourth.id, {
+      timeoutMs: 15_000,
+      what: "bob's later receipt applied",
+    });
     await waitFor(() => readEvents(c, roomId).length === 2, { what: "READ event for bob's receipt" });
 
     expect(await member(roomId, carol)).toEqual({ unreadCount: 1, lastRead: newer.id });
@@ -214,7 +231,7 @@ describe('read receipts and unread counts', () => {
     await expect(c.sendWithReceipt('/app/chat.read', { roomId, lastReadMessageId: message.id })).rejects.toThrow(/not a member/i);
   });
 
-  it('should refuse a receipt naming a message of another room by id with 404, and look a key up in the receipt\'s room only', async () => {
+  it("should refuse a receipt naming a message of another room by id with 404, and look a key up in the receipt's room only", async () => {
     const roomId = await directRoom(alice, bob);
     const otherRoom = await directRoom(bob, carol);
     const foreign = await sendStored(await connect(carol), otherRoom, 'in the other room');
@@ -226,13 +243,21 @@ describe('read receipts and unread counts', () => {
     // so the receipt is accepted, waits, and is dead-lettered; it never names the foreign message.
     const before = await dltCount();
     expect((await postRead(bob, roomId, { lastReadMessageKey: foreign.key })).statusCode).toBe(202);
-    await waitFor(async () => (await dltCount()) === before + 1, { timeoutMs: PENDING_WAIT_MS + 15_000, what: 'receipt in chat.read-receipts.dlt' });
+    await waitFor(async () => (await dltCount()) === before + 1, {
+      timeoutMs: PENDING_WAIT_MS + 15_000,
+      what: 'receipt in chat.read-receipts.dlt',
+    });
     expect((await member(roomId, bob)).lastRead).not.toBe(foreign.id);
   });
 
   it('should answer 400 naming the field unless exactly one of lastReadMessageId and lastReadMessageKey is given', async () => {
     const roomId = await directRoom(alice, bob);
-    for (const payload of [{}, { lastReadMessageId: 1, lastReadMessageKey: randomUUID() }, { lastReadMessageKey: 'not-a-uuid' }, { lastReadMessageId: -1 }]) {
+    for (const payload of [
+      {},
+      { lastReadMessageId: 1, lastReadMessageKey: randomUUID() },
+      { lastReadMessageKey: 'not-a-uuid' },
+      { lastReadMessageId: -1 },
+    ]) {
       const body = expectError(await postRead(bob, roomId, payload), 400);
       expect(body.message).toMatch(/lastReadMessage(Id|Key)/);
     }
@@ -283,11 +308,20 @@ describe('read receipts and unread counts', () => {
       expect((await postRead(bob, roomId, { lastReadMessageKey: lateKey })).statusCode).toBe(202);
       // Carol's receipt comes after Bob's on the same partition (same room) and is applied at once.
       expect((await postRead(carol, roomId, { lastReadMessageId: first.id })).statusCode).toBe(202);
-      await waitFor(async () => (await member(roomId, carol)).lastRead === first.id, { timeoutMs: 10_000, what: "carol's later receipt applied" });
+      await waitFor(async () => (await member(roomId, carol)).lastRead === first.id, {
+        timeoutMs: 10_000,
+        what: "carol's later receipt applied",
+      });
 
-      const waiting = await waitFor(() => receipts.records.find((record) => record.value?.includes(lateKey)), { what: "bob's receipt on the topic" });
+      const waiting = await waitFor(() => receipts.records.find((record) => record.value?.includes(lateKey)), {
+        what: "bob's receipt on the topic",
+      });
       const committed = async () => {
-        const [group] = await t.app.deps.kafkaAdmin.fetchOffsets({ groupId: receiptsGroup(), topics: [t.app.deps.topics.readReceipts], timeout: 5_000 });
+        const [group] = await t.app.deps.kafkaAdmin.fetchOffsets({
+          groupId: receiptsGroup(),
+          topics: [t.app.deps.topics.readReceipts],
+          timeout: 5_000,
+        });
         const offset = group?.partitions.find((partition) => partition.partition === waiting.partition)?.offset;
         return offset === undefined || offset === '-1' ? -1 : Number(offset);
       };
@@ -298,11 +332,17 @@ describe('read receipts and unread counts', () => {
 
       const late = await a.sendWithReceipt('/app/chat.send', { roomId, content: 'stored late', messageKey: lateKey });
       expect(late['message-key']).toBe(lateKey);
-      const lateId = await waitFor(async () => (await sql()<{ id: number }[]>`select id from messages where room_id = ${roomId} and message_key = ${lateKey}`)[0]?.id, {
-        timeoutMs: 15_000,
-        what: 'the late message stored',
+      const lateId = await waitFor(
+        async () => (await sql()<{ id: number }[]>`select id from messages where room_id = ${roomId} and message_key = ${lateKey}`)[0]?.id,
+        {
+          timeoutMs: 15_000,
+          what: 'the late message stored',
+        },
+      );
+      await waitFor(async () => (await member(roomId, bob)).lastRead === lateId, {
+        timeoutMs: 10_000,
+        what: "bob's receipt applied once the message is stored",
       });
-      await waitFor(async () => (await member(roomId, bob)).lastRead === lateId, { timeoutMs: 10_000, what: "bob's receipt applied once the message is stored" });
       await waitFor(async () => (await committed()) > Number(waiting.offset), { timeoutMs: 10_000, what: "the commit past bob's receipt" });
       await expectSettled(roomId, bob, 0);
     } finally {
@@ -315,7 +355,9 @@ describe('read receipts and unread counts', () => {
     const roomId = await directRoom(alice, dave);
     const message = await sendStored(await connect(alice), roomId, 'read me too often');
 
-    const answers = await Promise.all(Array.from({ length: RATE_LIMIT + 5 }, () => postRead(dave, roomId, { lastReadMessageId: message.id })));
+    const answers = await Promise.all(
+      Array.from({ length: RATE_LIMIT + 5 }, () => postRead(dave, roomId, { lastReadMessageId: message.id })),
+    );
     const refused = answers.filter((answer) => answer.statusCode === 429);
     expect(answers.filter((answer) => answer.statusCode === 202)).toHaveLength(RATE_LIMIT);
     expect(refused).toHaveLength(5);

@@ -211,7 +211,7 @@ describe('POST /api/rooms/group', () => {
 });
 
 describe('GET /api/rooms', () => {
-  it('should list the caller\'s rooms by most recent activity with last message, members or member count, and unread count', async () => {
+  it("should list the caller's rooms by most recent activity with last message, members or member count, and unread count", async () => {
     const carol = await signup(t.app, { nickname: 'Carol' });
     const dave = await signup(t.app, { nickname: 'Dave' });
     const erin = await signup(t.app, { nickname: 'Erin' });
@@ -254,7 +254,10 @@ describe('GET /api/rooms', () => {
 
     // Dave is not in the quiet group and sees Carol's name on the direct room.
     const daves = (await call(dave, 'GET', '/api/rooms')).json() as { roomId: number; name: string }[];
-    expect(daves.map((room) => [room.roomId, room.name])).toEqual([[direct, 'Carol'], [older, 'Older group']]);
+    expect(daves.map((room) => [room.roomId, room.name])).toEqual([
+      [direct, 'Carol'],
+      [older, 'Older group'],
+    ]);
   });
 
   it('should return the last message of each room, not an older one', async () => {
@@ -340,7 +343,7 @@ describe('GET /api/rooms/{roomId}', () => {
     });
   });
 
-  it('should show a DIRECT room under the other member\'s nickname', async () => {
+  it("should show a DIRECT room under the other member's nickname", async () => {
     const direct = (await openDirect(gina, outsider.userId)).json().roomId;
     expect((await call(gina, 'GET', `/api/rooms/${direct}`)).json().name).toBe('Outsider');
     expect((await call(outsider, 'GET', `/api/rooms/${direct}`)).json().name).toBe('Gina');
@@ -451,9 +454,13 @@ describe('OpenAPI document', () => {
     const document = response.json();
     expect(document.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
 
-    const operations = Object.entries(document.paths as Record<string, Record<string, { tags?: string[]; summary?: string; security?: unknown }>>)
+    const operations = Object.entries(
+      document.paths as Record<string, Record<string, { tags?: string[]; summary?: string; security?: unknown }>>,
+    )
       .filter(([path]) => path.startsWith('/api/'))
-      .flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ route: `${method.toUpperCase()} ${path}`, path, operation })));
+      .flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, operation]) => ({ route: `${method.toUpperCase()} ${path}`, path, operation })),
+      );
     expect(operations.map((op) => op.route)).toEqual(
       expect.arrayContaining([
         'POST /api/auth/signup',

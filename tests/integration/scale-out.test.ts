@@ -55,14 +55,20 @@ const chatGroups = (app: Info) => app.kafka.consumers.filter((consumer) => /chat
 
 /** The instance (index into `apps`) that holds the one new WebSocket, found by asking both. */
 async function instanceOfNewConnection(before: number[]): Promise<number> {
-  return waitFor(async () => {
-    const now = await Promise.all(apps.map(async (app) => (await info(app)).websocket.open));
-    const grown = now.flatMap((open, index) => (open > before[index]! ? [index] : []));
-    return grown.length === 1 ? grown[0]! + 1 : undefined;
-  }, { what: 'the instance behind the new connection' }).then((oneBased) => oneBased - 1);
+  return waitFor(
+    async () => {
+      const now = await Promise.all(apps.map(async (app) => (await info(app)).websocket.open));
+      const grown = now.flatMap((open, index) => (open > before[index]! ? [index] : []));
+      return grown.length === 1 ? grown[0]! + 1 : undefined;
+    },
+    { what: 'the instance behind the new connection' },
+  ).then((oneBased) => oneBased - 1);
 }
 
-async function connectThroughProxy(token: string, config: Partial<StompConfig> = {}): Promise<{ client: TestStompClient; instance: number }> {
+async function connectThroughProxy(
+  token: string,
+  config: Partial<StompConfig> = {},
+): Promise<{ client: TestStompClient; instance: number }> {
   const before = await Promise.all(apps.map(async (app) => (await info(app)).websocket.open));
   const client = await connectStomp(proxyUrl, token, config);
   clients.push(client);
@@ -79,7 +85,11 @@ beforeAll(async () => {
   nginx = await startNginx({ port, upstreams: [`127.0.0.1:${apps[0]!.port}`, `127.0.0.1:${apps[1]!.port}`], prefixDir, quiet: true });
   proxyUrl = `http://127.0.0.1:${port}`;
 
-  const signupBody = (name: string) => ({ email: `${name}_${isolation.suffix}@example.com`, password: 'correct horse battery', nickname: name });
+  const signupBody = (name: string) => ({
+    email: `${name}_${isolation.suffix}@example.com`,
+    password: 'correct horse battery',
+    nickname: name,
+  });
   alice = (await api<{ token: string; userId: number }>(proxyUrl, 'POST', '/api/auth/signup', signupBody('alice'))).json;
   bob = (await api<{ token: string; userId: number }>(proxyUrl, 'POST', '/api/auth/signup', signupBody('bob'))).json;
   const room = await api<{ roomId: number }>(proxyUrl, 'POST', '/api/rooms/direct', { targetUserId: bob.userId }, alice.token);
@@ -95,24 +105,33 @@ afterAll(async () => {
   await sql.end({ timeout: 5 });
   // The apps were other processes, so their database and topics are removed from here.
   await dropDatabase(isolation.databaseUrl).catch(() => {});
-  const admin = new KafkaJS.Kafka({ kafkaJS: { brokers: isolation.env.KAFKA_BROKERS!.split(','), logLevel: KafkaJS.logLevel.NOTHING } }).admin();
+  const admin = new KafkaJS.Kafka({
+    kafkaJS: { brokers: isolation.env.KAFKA_BROKERS!.split(','), logLevel: KafkaJS.logLevel.NOTHING },
+  }).admin();
   await admin.connect();
-  await admin.deleteTopics({ topics: topicSpecs(topicNames(isolation.env.KAFKA_TOPIC_PREFIX!)).map((spec) => spec.topic), timeout: 5_000 }).catch(() => {});
+  await admin
+    .deleteTopics({ topics: topicSpecs(topicNames(isolation.env.KAFKA_TOPIC_PREFIX!)).map((spec) => spec.topic), timeout: 5_000 })
+    .catch(() => {});
   await admin.disconnect();
 });
 
 describe.skipIf(!nginxBinary)('two instances behind nginx', () => {
   it('should split both consumer groups between the two instances', async () => {
-    const split = await waitFor(async () => {
-      const views = await Promise.all(apps.map(info));
-      const groups = views.map(chatGroups);
-      const ok = [0, 1].every((g) => {
-        const owned = groups.map((consumers) => consumers[g]?.partitions ?? []);
-        return owned.every((partitions) => partitions.length > 0) && [...owned[0]!, ...owned[1]!].sort().join() === '0,1,2,3,4,5';
-      });
-      return ok ? groups : undefined;
-    }, { what: 'both groups split across both instances', timeoutMs: 30_000 });
-    console.info(`scale-out: partitions ${split.map((consumers, index) => `${apps[index]!.name} ${consumers.map((c) => `${c.group.split('.').pop()}=[${c.partitions}]`).join(' ')}`).join('; ')}`);
+    const split = await waitFor(
+      async () => {
+        const views = await Promise.all(apps.map(info));
+        const groups = views.map(chatGroups);
+        const ok = [0, 1].every((g) => {
+          const owned = groups.map((consumers) => consumers[g]?.partitions ?? []);
+          return owned.every((partitions) => partitions.length > 0) && [...owned[0]!, ...owned[1]!].sort().join() === '0,1,2,3,4,5';
+        });
+        return ok ? groups : undefined;
+      },
+      { what: 'both groups split across both instances', timeoutMs: 30_000 },
+    );
+    console.info(
+      `scale-out: partitions ${split.map((consumers, index) => `${apps[index]!.name} ${consumers.map((c) => `${c.group.split('.').pop()}=[${c.partitions}]`).join(' ')}`).join('; ')}`,
+    );
   });
 
   it('should deliver a message sent through one instance to a subscriber connected through nginx to the other', async () => {
@@ -128,7 +147,11 @@ describe.skipIf(!nginxBinary)('two instances behind nginx', () => {
     await receiver.client.subscribe(topic);
     const receipt = await sender.client.sendWithReceipt('/app/chat.send', { roomId, content: 'across instances' });
     await waitFor(() => receiver.client.received(topic).length === 1, { what: 'cross-instance delivery' });
-    expect(JSON.parse(receiver.client.received(topic)[0]!.body)).toMatchObject({ messageKey: receipt['message-key'], content: 'across instances', senderId: alice.userId });
+    expect(JSON.parse(receiver.client.received(topic)[0]!.body)).toMatchObject({
+      messageKey: receipt['message-key'],
+      content: 'across instances',
+      senderId: alice.userId,
+    });
     await Promise.all([sender.client.close(), receiver.client.close()]);
   });
 
@@ -196,19 +219,27 @@ describe.skipIf(!nginxBinary)('two instances behind nginx', () => {
 
     const expected = new Set([...result.receipted, ...unacknowledged]);
     expect(result.receipted.length).toBeGreaterThanOrEqual(50);
-    const rows = await waitFor(async () => {
-      const found = await sql<{ message_key: string }[]>`select message_key from messages where room_id = ${roomId} and content like 'seq-%'`;
-      return found.length >= expected.size ? found : undefined;
-    }, { what: `${expected.size} stored messages`, timeoutMs: 20_000 });
+    const rows = await waitFor(
+      async () => {
+        const found = await sql<
+          { message_key: string }[]
+        >`select message_key from messages where room_id = ${roomId} and content like 'seq-%'`;
+        return found.length >= expected.size ? found : undefined;
+      },
+      { what: `${expected.size} stored messages`, timeoutMs: 20_000 },
+    );
     const stored = rows.map((row) => row.message_key);
     expect(new Set(stored).size).toBe(stored.length);
     expect(new Set(stored)).toEqual(expected);
 
     // The subscriber on the survivor saw every acknowledged message (at least once).
-    await waitFor(() => {
-      const seen = new Set(receiver.client.bodies<{ messageKey: string }>(topic).map((body) => body.messageKey));
-      return [...expected].every((key) => seen.has(key));
-    }, { what: 'every acknowledged message delivered to the subscriber on the survivor', timeoutMs: 20_000 });
+    await waitFor(
+      () => {
+        const seen = new Set(receiver.client.bodies<{ messageKey: string }>(topic).map((body) => body.messageKey));
+        return [...expected].every((key) => seen.has(key));
+      },
+      { what: 'every acknowledged message delivered to the subscriber on the survivor', timeoutMs: 20_000 },
+    );
 
     console.info(
       `scale-out failover: ${result.receipted.length} RECEIPTed before the close, ${unacknowledged.length} resent; ` +
@@ -217,4 +248,3 @@ describe.skipIf(!nginxBinary)('two instances behind nginx', () => {
     );
   });
 });
-

@@ -36,7 +36,10 @@ describe('service probes', () => {
   });
 
   it('should still recognise PostgreSQL when the database is missing, and name the SQLSTATE', async () => {
-    expect(await probePostgres({ ...postgresAt, database: 'no_such_database_for_the_probe' })).toMatchObject({ state: 'ok', sqlstate: '3D000' });
+    expect(await probePostgres({ ...postgresAt, database: 'no_such_database_for_the_probe' })).toMatchObject({
+      state: 'ok',
+      sqlstate: '3D000',
+    });
   });
 
   it('should say down where nothing listens', async () => {

@@ -24,14 +24,18 @@ let roomId: number;
 const clients: TestStompClient[] = [];
 const sql = postgres(isolation.databaseUrl, { max: 2, onnotice: () => {} });
 
-const fullAssignment = (app: TestApp) =>
-  app.app.pipeline.runners.every((runner) => runner.assignment().length === 6);
+const fullAssignment = (app: TestApp) => app.app.pipeline.runners.every((runner) => runner.assignment().length === 6);
 
 beforeAll(async () => {
   survivor = await startTestApp(isolation, { env: { INSTANCE_ID: 'survivor' } });
   alice = await signup(survivor.app);
   bob = await signup(survivor.app);
-  const room = await survivor.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(alice.token), payload: { targetUserId: bob.userId } });
+  const room = await survivor.app.inject({
+    method: 'POST',
+    url: '/api/rooms/direct',
+    headers: bearer(alice.token),
+    payload: { targetUserId: bob.userId },
+  });
   roomId = room.json().roomId;
   victim = await startAppProcess({ env: { ...isolation.env, INSTANCE_ID: 'victim' }, name: 'victim' });
   // Both instances in both groups: the survivor gave up some partitions to the victim.
@@ -130,7 +134,9 @@ describe('graceful shutdown on SIGTERM', () => {
     const expected = new Set([...result.receipted, ...unacknowledged]);
     const rows = await waitFor(
       async () => {
-        const found = await sql<{ message_key: string; content: string }[]>`select message_key, content from messages where room_id = ${roomId}`;
+        const found = await sql<
+          { message_key: string; content: string }[]
+        >`select message_key, content from messages where room_id = ${roomId}`;
         return found.length >= expected.size ? found : undefined;
       },
       { what: `${expected.size} stored messages`, timeoutMs: 20_000 },

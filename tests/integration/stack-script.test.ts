@@ -54,7 +54,8 @@ describe('scripts/stack.mjs', () => {
   it('should report every service answering, none started by this stack folder', async () => {
     const { code, output } = await stack(['status']);
     expect(code, output).toBe(0);
-    for (const name of ['postgres', 'redis', 'kafka']) expect(output).toMatch(new RegExp(`^${name} .* answering; not started by stack$`, 'm'));
+    for (const name of ['postgres', 'redis', 'kafka'])
+      expect(output).toMatch(new RegExp(`^${name} .* answering; not started by stack$`, 'm'));
   });
 
   it('should exit 1 from status when a service does not answer', async () => {
@@ -66,7 +67,9 @@ describe('scripts/stack.mjs', () => {
   it('should refuse to start a service where another kind of program holds the port', async () => {
     const kafka = await stack(['up', 'kafka'], { KAFKA_BROKERS: `127.0.0.1:${foreignPort}` });
     expect(kafka.code, kafka.output).toBe(1);
-    expect(kafka.output).toContain(`stack: kafka: something listens on 127.0.0.1:${foreignPort} but does not answer a Kafka ApiVersions request`);
+    expect(kafka.output).toContain(
+      `stack: kafka: something listens on 127.0.0.1:${foreignPort} but does not answer a Kafka ApiVersions request`,
+    );
     const redis = await stack(['up', 'redis'], { REDIS_URL: `redis://127.0.0.1:${foreignPort}` });
     expect(redis.code, redis.output).toBe(1);
     expect(redis.output).toContain(`stack: redis: something listens on 127.0.0.1:${foreignPort} but does not answer PING like Redis`);

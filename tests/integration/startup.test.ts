@@ -47,11 +47,17 @@ describe('start-up', () => {
 
   it('should create the Kafka topics with their partition counts', async () => {
     const app = started[0]!.app;
-    const admin = createKafka({ brokers: app.deps.config.KAFKA_BROKERS, clientId: 'topics-test', log: createLogger('silent', 'test') }).admin();
+    const admin = createKafka({
+      brokers: app.deps.config.KAFKA_BROKERS,
+      clientId: 'topics-test',
+      log: createLogger('silent', 'test'),
+    }).admin();
     await admin.connect();
     try {
       const { topics } = app.deps;
-      const metadata = await admin.fetchTopicMetadata({ topics: [topics.messages, topics.readReceipts, topics.messagesDlt, topics.readReceiptsDlt] });
+      const metadata = await admin.fetchTopicMetadata({
+        topics: [topics.messages, topics.readReceipts, topics.messagesDlt, topics.readReceiptsDlt],
+      });
       const partitions = Object.fromEntries(metadata.map((topic) => [topic.name, topic.partitions.length]));
       expect(partitions).toEqual({
         [topics.messages]: 6,

@@ -21,7 +21,12 @@ const clients: TestStompClient[] = [];
 beforeAll(async () => {
   t = await startTestApp(isolation);
   alice = await signup(t.app);
-  const room = await t.app.inject({ method: 'POST', url: '/api/rooms/group', headers: bearer(alice.token), payload: { name: 'acks', memberIds: [] } });
+  const room = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/group',
+    headers: bearer(alice.token),
+    payload: { name: 'acks', memberIds: [] },
+  });
   roomId = room.json().roomId;
   topic = `/topic/room.${roomId}`;
 });

@@ -37,12 +37,19 @@ afterAll(async () => {
 });
 
 async function groupRoom(name: string): Promise<number> {
-  const response = await t.app.inject({ method: 'POST', url: '/api/rooms/group', headers: bearer(alice.token), payload: { name, memberIds: [] } });
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/group',
+    headers: bearer(alice.token),
+    payload: { name, memberIds: [] },
+  });
   return response.json().roomId as number;
 }
 
 const frameText = (command: string, headers: Record<string, string>, body = '') =>
-  `${command}\n${Object.entries(headers).map(([name, value]) => `${name}:${value}\n`).join('')}\n${body}\0`;
+  `${command}\n${Object.entries(headers)
+    .map(([name, value]) => `${name}:${value}\n`)
+    .join('')}\n${body}\0`;
 
 describe('STOMP inbound back-pressure', () => {
   it('should slow a publisher that floods 3,000 SENDs in one TCP write instead of cutting it off, and store every one', async () => {
@@ -54,23 +61,34 @@ describe('STOMP inbound back-pressure', () => {
 
     const COUNT = 3_000;
     const sends = Array.from({ length: COUNT }, (_, index) =>
-      frameText('SEND', { destination: '/app/chat.send', 'content-type': 'application/json' }, JSON.stringify({ roomId, content: `flood ${index} ${'x'.repeat(80)}` })),
+      frameText(
+        'SEND',
+        { destination: '/app/chat.send', 'content-type': 'application/json' },
+        JSON.stringify({ roomId, content: `flood ${index} ${'x'.repeat(80)}` }),
+      ),
     );
     // The last one asks for a RECEIPT: it is answered only once every SEND before it was handed on.
     sends.push(frameText('SEND', { destination: '/app/chat.send', receipt: 'last' }, JSON.stringify({ roomId, content: 'last' })));
     const started = Date.now();
     publisher.sendMany(sends);
 
-    await waitFor(() => publisher.frames.find((frame) => frame.command === 'RECEIPT' || frame.command === 'ERROR'), { timeoutMs: 60_000, what: 'the RECEIPT of the last SEND' });
+    await waitFor(() => publisher.frames.find((frame) => frame.command === 'RECEIPT' || frame.command === 'ERROR'), {
+      timeoutMs: 60_000,
+      what: 'the RECEIPT of the last SEND',
+    });
     const answer = publisher.frames.find((frame) => frame.command === 'RECEIPT' || frame.command === 'ERROR')!;
     expect(answer.command === 'ERROR' ? `ERROR ${headerOf(answer, 'message')}` : 'RECEIPT').toBe('RECEIPT');
     const stored = async () => {
-      const [row] = await t.app.deps.database.sql<{ count: number }[]>`select count(*)::int as count from messages where room_id = ${roomId}`;
+      const [row] = await t.app.deps.database.sql<
+        { count: number }[]
+      >`select count(*)::int as count from messages where room_id = ${roomId}`;
       return row!.count;
     };
     await waitFor(async () => (await stored()) === COUNT + 1, { timeoutMs: 60_000, what: `all ${COUNT + 1} SENDs stored` });
     const { pauses, peakBytes } = session.inbound;
-    console.info(`back-pressure: ${COUNT + 1} SENDs (${Math.round(sends.join('').length / 1024)} KiB) in one write, all stored in ${Date.now() - started} ms; reading paused ${pauses} times; peak held ${Math.round(peakBytes / 1024)} KiB of ${t.config.STOMP_MAX_INBOUND_BYTES / 1024} KiB`);
+    console.info(
+      `back-pressure: ${COUNT + 1} SENDs (${Math.round(sends.join('').length / 1024)} KiB) in one write, all stored in ${Date.now() - started} ms; reading paused ${pauses} times; peak held ${Math.round(peakBytes / 1024)} KiB of ${t.config.STOMP_MAX_INBOUND_BYTES / 1024} KiB`,
+    );
     expect(pauses).toBeGreaterThan(0);
     expect(peakBytes).toBeLessThanOrEqual(t.config.STOMP_MAX_INBOUND_BYTES);
     expect(session.isConnected).toBe(true);
@@ -101,7 +119,9 @@ describe('STOMP SUBSCRIBE that Redis does not confirm', () => {
         destination: topic,
         receiptId: 'room',
       });
-      expect(socket.frames.filter((frame) => frame.command === 'RECEIPT').map((frame) => headerOf(frame, 'receipt-id'))).toEqual(['errors']);
+      expect(socket.frames.filter((frame) => frame.command === 'RECEIPT').map((frame) => headerOf(frame, 'receipt-id'))).toEqual([
+        'errors',
+      ]);
       expect(t.app.realtime.registry.subscriberCount(topic)).toBe(0);
     } finally {
       proxy.thaw();
@@ -112,7 +132,9 @@ describe('STOMP SUBSCRIBE that Redis does not confirm', () => {
     const subscriber = await connectStomp(t.baseUrl, alice.token);
     await subscriber.subscribe(topic);
     const receipt = await subscriber.sendWithReceipt('/app/chat.send', { roomId, content: 'after the thaw' });
-    await waitFor(() => subscriber.bodies<{ messageKey: string }>(topic).some((body) => body.messageKey === receipt['message-key']), { what: 'delivery after the thaw' });
+    await waitFor(() => subscriber.bodies<{ messageKey: string }>(topic).some((body) => body.messageKey === receipt['message-key']), {
+      what: 'delivery after the thaw',
+    });
     await subscriber.close();
     socket.close();
   });

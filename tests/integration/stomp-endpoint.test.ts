@@ -37,7 +37,12 @@ afterAll(async () => {
 });
 
 async function directRoom(owner: SignedUpUser, other: SignedUpUser): Promise<number> {
-  const response = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(owner.token), payload: { targetUserId: other.userId } });
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/direct',
+    headers: bearer(owner.token),
+    payload: { targetUserId: other.userId },
+  });
   expect(response.statusCode, response.body).toBeLessThan(300);
   return response.json().roomId;
 }
@@ -55,7 +60,9 @@ async function raw(options: Parameters<typeof openRawStomp>[1] = {}) {
 }
 
 const frameText = (command: string, headers: Record<string, string>, body = '') =>
-  `${command}\n${Object.entries(headers).map(([name, value]) => `${name}:${value}\n`).join('')}\n${body}\0`;
+  `${command}\n${Object.entries(headers)
+    .map(([name, value]) => `${name}:${value}\n`)
+    .join('')}\n${body}\0`;
 
 const connectText = (token: string, headers: Record<string, string> = {}) =>
   frameText('CONNECT', { 'accept-version': '1.2', host: 'chat', Authorization: `Bearer ${token}`, ...headers });
@@ -194,7 +201,9 @@ describe('STOMP /ws: subscriptions, delivery and receipts', () => {
     const receipt = await a.sendWithReceipt('/app/chat.send', { roomId, content: 'durable hello' });
     expect(receipt['message-key']).toMatch(/^[0-9a-f-]{36}$/);
     expect(await topicRecordCount()).toBe(before + 1);
-    await waitFor(() => b.bodies<{ messageKey: string }>(topic).some((body) => body.messageKey === receipt['message-key']), { what: 'pipeline delivery' });
+    await waitFor(() => b.bodies<{ messageKey: string }>(topic).some((body) => body.messageKey === receipt['message-key']), {
+      what: 'pipeline delivery',
+    });
   });
 
   it('should answer UNSUBSCRIBE, ACK and NACK with RECEIPTs and stop delivering after UNSUBSCRIBE', async () => {
@@ -318,8 +327,16 @@ describe('STOMP /ws: refused connections', () => {
   it.each([
     ['a malformed token', () => 'not-a-jwt', 'Invalid token'],
     ['a token signed with another secret', () => `${alice.token.slice(0, -4)}AAAA`, 'Invalid token'],
-    ['an expired token', () => handMadeToken({ sub: String(alice.userId), email: alice.email, iat: 1_600_000_000, exp: 1_600_000_600 }), 'Token expired'],
-    ['an alg:none token', () => handMadeToken({ sub: String(alice.userId), email: alice.email, iat: Math.floor(Date.now() / 1000) }, 'none'), 'Invalid token'],
+    [
+      'an expired token',
+      () => handMadeToken({ sub: String(alice.userId), email: alice.email, iat: 1_600_000_000, exp: 1_600_000_600 }),
+      'Token expired',
+    ],
+    [
+      'an alg:none token',
+      () => handMadeToken({ sub: String(alice.userId), email: alice.email, iat: Math.floor(Date.now() / 1000) }, 'none'),
+      'Invalid token',
+    ],
   ])('should refuse %s with ERROR and a policy close', async (_label, token, message) => {
     const refused = await refusedConnect({ Authorization: `Bearer ${token()}` });
     expect(refused.message).toBe(message);
@@ -415,7 +432,12 @@ describe('STOMP /ws: refused frames after CONNECT', () => {
     await expect(client.sendWithReceipt('/app/chat.send', 'not json')).rejects.toThrow(/body must be JSON/);
     await expect(client.sendWithReceipt('/app/chat.send', { roomId, content: 'x'.repeat(4001) })).rejects.toThrow(/at most 4000/);
     const report = JSON.parse(client.received('/user/queue/errors')[0]!.body);
-    expect(report).toEqual({ code: 'VALIDATION', message: expect.stringContaining('content'), destination: '/app/chat.send', receiptId: expect.any(String) });
+    expect(report).toEqual({
+      code: 'VALIDATION',
+      message: expect.stringContaining('content'),
+      destination: '/app/chat.send',
+      receiptId: expect.any(String),
+    });
     expect(client.client.connected).toBe(true);
     expect(client.closes).toEqual([]);
   });
@@ -429,12 +451,16 @@ describe('STOMP /ws: refused frames after CONNECT', () => {
   it('should refuse a SEND to a room the user is not in, on /user/queue/errors or else with ERROR', async () => {
     const tolerant = await stomp(carol.token);
     await tolerant.subscribe('/user/queue/errors');
-    await expect(tolerant.sendWithReceipt('/app/chat.send', { roomId, content: 'let me in' })).rejects.toThrow(`not a member of room ${roomId}`);
+    await expect(tolerant.sendWithReceipt('/app/chat.send', { roomId, content: 'let me in' })).rejects.toThrow(
+      `not a member of room ${roomId}`,
+    );
     expect(JSON.parse(tolerant.received('/user/queue/errors')[0]!.body)).toMatchObject({ code: 'FORBIDDEN' });
     expect(tolerant.client.connected).toBe(true);
 
     const strict = await stomp(carol.token);
-    await expect(strict.sendWithReceipt('/app/chat.send', { roomId, content: 'let me in' })).rejects.toThrow(`not a member of room ${roomId}`);
+    await expect(strict.sendWithReceipt('/app/chat.send', { roomId, content: 'let me in' })).rejects.toThrow(
+      `not a member of room ${roomId}`,
+    );
     await waitFor(() => strict.closes.length > 0);
   });
 });
@@ -445,7 +471,11 @@ describe('STOMP /ws: rate limit', () => {
     for (let n = 1; n <= 11; n += 1) {
       const id = `${label}-${n}`;
       client.client.watchForReceipt(id, () => receipts.push(id));
-      client.client.publish({ destination: '/app/chat.send', body: JSON.stringify({ roomId: room, content: `${label} ${n}` }), headers: { receipt: id } });
+      client.client.publish({
+        destination: '/app/chat.send',
+        body: JSON.stringify({ roomId: room, content: `${label} ${n}` }),
+        headers: { receipt: id },
+      });
     }
     return receipts;
   }
@@ -464,7 +494,9 @@ describe('STOMP /ws: rate limit', () => {
     const started = Date.now();
 
     const receipts = await burst(client, room, 'queued');
-    await waitFor(() => receipts.length === 10 && client.received('/user/queue/errors').length === 1, { what: '10 receipts and 1 refusal' });
+    await waitFor(() => receipts.length === 10 && client.received('/user/queue/errors').length === 1, {
+      what: '10 receipts and 1 refusal',
+    });
     expect(Date.now() - started).toBeLessThan(1000);
     const refusal = client.received('/user/queue/errors')[0]!;
     expect(refusal.headers['receipt-id']).toBe('queued-11');
@@ -506,7 +538,11 @@ describe('docs/stomp.md', () => {
     expect(shell, 'the sh block').toBeDefined();
     expect(snippet, 'the js block').toBeDefined();
 
-    const { stdout } = await promisify(execFile)('bash', ['-ec', `${shell!.replaceAll('http://localhost:8080', t.baseUrl)}\necho "$TOKEN $ROOM"`], { timeout: 20_000 });
+    const { stdout } = await promisify(execFile)(
+      'bash',
+      ['-ec', `${shell!.replaceAll('http://localhost:8080', t.baseUrl)}\necho "$TOKEN $ROOM"`],
+      { timeout: 20_000 },
+    );
     const [token, room] = stdout.trim().split(' ');
     expect(token).toMatch(/^ey/);
     expect(room).toMatch(/^\d+$/);
@@ -522,10 +558,15 @@ describe('docs/stomp.md', () => {
       await writeFile(join(folder, 'stomp-example.mjs'), snippet!);
       child.stdout.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
       child.stderr.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
-      await waitFor(() => output.some((line) => line.startsWith('alice: Hello from STOMP.js')) && output.some((line) => /^stored: [0-9a-f-]{36}$/.test(line)), {
-        timeoutMs: 20_000,
-        what: `the example's output (so far: ${output.join(' | ')})`,
-      });
+      await waitFor(
+        () =>
+          output.some((line) => line.startsWith('alice: Hello from STOMP.js')) &&
+          output.some((line) => /^stored: [0-9a-f-]{36}$/.test(line)),
+        {
+          timeoutMs: 20_000,
+          what: `the example's output (so far: ${output.join(' | ')})`,
+        },
+      );
       expect(output.filter((line) => /refused|ERROR/.test(line))).toEqual([]);
     } finally {
       child.kill();

@@ -106,10 +106,15 @@ function survivableFrame(random: Random, lane: Lane, state: ConnectionState): Bu
     const id = `s${state.nextId++}`;
     state.subscriptions.push(id);
     const destination = random.pick([`/topic/room.${lane.memberRoom}`, '/topic/presence', '/user/queue/errors']);
-    return serializeFrame('SUBSCRIBE', [['id', id], ['destination', destination], ...receipt, ...extra], undefined, { escape: escape('SUBSCRIBE') });
+    return serializeFrame('SUBSCRIBE', [['id', id], ['destination', destination], ...receipt, ...extra], undefined, {
+      escape: escape('SUBSCRIBE'),
+    });
   }
   if (roll < 0.35) {
-    const id = random.chance(0.5) && state.subscriptions.length > 1 ? state.subscriptions.splice(random.int(state.subscriptions.length - 1) + 1, 1)[0]! : `never-${random.int(1000)}`;
+    const id =
+      random.chance(0.5) && state.subscriptions.length > 1
+        ? state.subscriptions.splice(random.int(state.subscriptions.length - 1) + 1, 1)[0]!
+        : `never-${random.int(1000)}`;
     return serializeFrame('UNSUBSCRIBE', [['id', id], ...receipt, ...extra], undefined, { escape: escape('UNSUBSCRIBE') });
   }
   if (roll < 0.45) {
@@ -132,14 +137,31 @@ function survivableFrame(random: Random, lane: Lane, state: ConnectionState): Bu
   const bodyBytes = typeof body === 'string' ? Buffer.from(body) : body;
   if (random.chance(0.2) && !bodyBytes.includes(0)) {
     // No content-length: the body runs to the first NULL.
-    return Buffer.concat([serializeFrame('SEND', [['destination', destination], ...receipt, ...extra], undefined, { escape: escape('SEND') }).subarray(0, -1), bodyBytes, Buffer.from([0])]);
+    return Buffer.concat([
+      serializeFrame('SEND', [['destination', destination], ...receipt, ...extra], undefined, { escape: escape('SEND') }).subarray(0, -1),
+      bodyBytes,
+      Buffer.from([0]),
+    ]);
   }
   return serializeFrame('SEND', [['destination', destination], ...receipt, ...extra], bodyBytes, { escape: escape('SEND') });
 }
 
-const SPECIAL_INSERTS = ['\0', '\n', '\r', ':', '\\', '\\t', '\r\n\r\n', '\n\n', '\u00ff', '字', 'content-length:5\n', 'content-length:-1\n', 'content-length:99999999999\n', 'content-length:abc\n'].map((text) =>
-  Buffer.from(text),
-);
+const SPECIAL_INSERTS = [
+  '\0',
+  '\n',
+  '\r',
+  ':',
+  '\\',
+  '\\t',
+  '\r\n\r\n',
+  '\n\n',
+  '\u00ff',
+  '字',
+  'content-length:5\n',
+  'content-length:-1\n',
+  'content-length:99999999999\n',
+  'content-length:abc\n',
+].map((text) => Buffer.from(text));
 const INVALID_UTF8 = [Buffer.from([0xc3]), Buffer.from([0xff, 0xfe]), Buffer.from([0xed, 0xa0, 0x80])];
 
 function mutate(random: Random, frame: Buffer): Buffer {
@@ -180,30 +202,52 @@ function hostileFrame(random: Random, lane: Lane, state: ConnectionState): Buffe
     case 0:
       return randomBytes(random, 1 + random.int(300));
     case 1:
-      return serializeFrame('SUBSCRIBE', [['id', `s${state.nextId++}`], ['destination', `/topic/room.${lane.foreignRoom}`]], undefined, { escape: escape('SUBSCRIBE') });
+      return serializeFrame(
+        'SUBSCRIBE',
+        [
+          ['id', `s${state.nextId++}`],
+          ['destination', `/topic/room.${lane.foreignRoom}`],
+        ],
+        undefined,
+        { escape: escape('SUBSCRIBE') },
+      );
     case 2:
-      return serializeFrame('SUBSCRIBE', [['id', `s${state.nextId++}`], ['destination', random.pick(['/topic/room.0', '/queue/x', '/topic/room.1/..', '/app/chat.send', randomText(random, 6)])]]);
+      return serializeFrame('SUBSCRIBE', [
+        ['id', `s${state.nextId++}`],
+        ['destination', random.pick(['/topic/room.0', '/queue/x', '/topic/room.1/..', '/app/chat.send', randomText(random, 6)])],
+      ]);
     case 3:
-      return serializeFrame('SEND', [['destination', random.pick(['/app/chat.delete', '/topic/presence', randomText(random, 5)])]], Buffer.from('{}'));
+      return serializeFrame(
+        'SEND',
+        [['destination', random.pick(['/app/chat.delete', '/topic/presence', randomText(random, 5)])]],
+        Buffer.from('{}'),
+      );
     case 4:
       return serializeFrame(random.pick(['CONNECT', 'STOMP']), [['accept-version', '1.2']]);
     case 5:
       return serializeFrame(random.pick(['BEGIN', 'COMMIT', 'ABORT']), [['transaction', 't1']]);
     case 6:
-      return Buffer.from(`${random.pick(['send', 'SENDX', 'MESSAGE', 'CONNECTED', 'ERROR', 'RECEIPT', ' SEND', 'SEND '])}\ndestination:/app/chat.send\n\n\0`);
+      return Buffer.from(
+        `${random.pick(['send', 'SENDX', 'MESSAGE', 'CONNECTED', 'ERROR', 'RECEIPT', ' SEND', 'SEND '])}\ndestination:/app/chat.send\n\n\0`,
+      );
     case 7:
       return Buffer.from(`SEND\ndestination:/app/chat.send\n${Array.from({ length: 40 }, (_, index) => `h${index}:v\n`).join('')}\n\0`);
     case 8:
       return Buffer.from(`SUBSCRIBE\nid:x\ndestination:/topic/presence\nlong:${'v'.repeat(9000)}\n\n\0`);
     case 9:
-      return Buffer.from(`SEND\ndestination:/app/chat.send\ncontent-length:${random.pick(['70000', '-1', '1.5', ' 3', '', '0x10', '١٢'])}\n\n{}\0`);
+      return Buffer.from(
+        `SEND\ndestination:/app/chat.send\ncontent-length:${random.pick(['70000', '-1', '1.5', ' 3', '', '0x10', '١٢'])}\n\n{}\0`,
+      );
     case 10:
       return Buffer.from(`SUBSCRIBE\nid:x${state.nextId++}\ndestination:/topic/presence\ncontent-length:2\n\n{}\0`);
     case 11:
       return Buffer.from(`SEND\ndestination:/app/chat.send\nbad:${random.pick(['\\t', '\\', '\\x', '\\r\\'])}\n\n{}\0`);
     case 12:
       return state.subscriptions.length > 0
-        ? serializeFrame('SUBSCRIBE', [['id', state.subscriptions[0]!], ['destination', '/topic/presence']])
+        ? serializeFrame('SUBSCRIBE', [
+            ['id', state.subscriptions[0]!],
+            ['destination', '/topic/presence'],
+          ])
         : serializeFrame('SUBSCRIBE', [['destination', '/topic/presence']]);
     default: {
       // The mutant may survive and subscribe, so its id is used up; the tracked list stays as it was.
@@ -321,7 +365,12 @@ const escaped: unknown[] = [];
 const onEscaped = (error: unknown) => escaped.push(error);
 
 async function directRoom(owner: SignedUpUser, other: SignedUpUser): Promise<number> {
-  const response = await t.app.inject({ method: 'POST', url: '/api/rooms/direct', headers: bearer(owner.token), payload: { targetUserId: other.userId } });
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/direct',
+    headers: bearer(owner.token),
+    payload: { targetUserId: other.userId },
+  });
   expect(response.statusCode, response.body).toBeLessThan(300);
   return response.json().roomId;
 }
@@ -354,7 +403,11 @@ function gcHandle(): (() => void) | undefined {
   }
 }
 
-async function connectForFuzz(random: Random, lane: Lane, tally: Tally): Promise<{ socket: FuzzSocket; state: ConnectionState } | undefined> {
+async function connectForFuzz(
+  random: Random,
+  lane: Lane,
+  tally: Tally,
+): Promise<{ socket: FuzzSocket; state: ConnectionState } | undefined> {
   const protocols = random.pick([['v12.stomp', 'v11.stomp', 'v10.stomp'], ['v12.stomp'], ['v11.stomp', 'v10.stomp'], ['v10.stomp'], []]);
   const socket = await FuzzSocket.open(t.baseUrl, protocols);
   tally.connections += 1;
@@ -381,7 +434,19 @@ async function connectForFuzz(random: Random, lane: Lane, tally: Tally): Promise
   const connected = socket.frames.find((frame) => frame.command === 'CONNECTED')!;
   const state: ConnectionState = { version: header(connected, 'version') as StompVersion, subscriptions: ['errors'], nextId: 0 };
   socket.version = state.version;
-  socket.send(serializeFrame('SUBSCRIBE', [['id', 'errors'], ['destination', '/user/queue/errors'], ['receipt', 'errors-queue']], undefined, { escape: headerEscaping(state.version, 'SUBSCRIBE') }), random);
+  socket.send(
+    serializeFrame(
+      'SUBSCRIBE',
+      [
+        ['id', 'errors'],
+        ['destination', '/user/queue/errors'],
+        ['receipt', 'errors-queue'],
+      ],
+      undefined,
+      { escape: headerEscaping(state.version, 'SUBSCRIBE') },
+    ),
+    random,
+  );
   tally.frames += 1;
   if ((await socket.until(() => socket.hasReceipt('errors-queue'), 5000)) !== 'answered') {
     tally.violations.push(`SUBSCRIBE /user/queue/errors unanswered (${JSON.stringify(socket.closed)})`);
@@ -415,7 +480,8 @@ function settle(socket: FuzzSocket, outcome: Outcome, hostile: boolean, tally: T
   } else if (code !== 1000) {
     tally.violations.push(`${phase}: unexpected close ${code} ${socket.closed.reason}`);
   }
-  if (!hostile && code !== 1000) tally.violations.push(`${phase}: survivable frames closed the connection: ${last ? header(last, 'message') : code}`);
+  if (!hostile && code !== 1000)
+    tally.violations.push(`${phase}: survivable frames closed the connection: ${last ? header(last, 'message') : code}`);
 }
 
 async function runLane(laneIndex: number, tally: Tally): Promise<void> {
@@ -433,7 +499,12 @@ async function runLane(laneIndex: number, tally: Tally): Promise<void> {
       if (hostile) frames.push(hostileFrame(random, lane, state));
       probe += 1;
       const probeId = `probe-${laneIndex}-${probe}`;
-      frames.push(serializeFrame('ACK', [['id', 'probe'], ['receipt', probeId]]));
+      frames.push(
+        serializeFrame('ACK', [
+          ['id', 'probe'],
+          ['receipt', probeId],
+        ]),
+      );
       socket.send(Buffer.concat(frames), random);
       tally.frames += frames.length - 1;
       tally.bursts += 1;
@@ -451,40 +522,46 @@ async function runLane(laneIndex: number, tally: Tally): Promise<void> {
 }
 
 describe('STOMP live-session fuzz', () => {
-  it(`should survive ${TARGET_FRAMES} random and mutated frames over real WebSockets and keep serving`, async () => {
-    const gc = gcHandle();
-    gc?.();
-    const heapBefore = process.memoryUsage().heapUsed;
-    const tally: Tally = { frames: 0, bursts: 0, connections: 0, closes: {}, errorMessages: new Map(), incomplete: 0, violations: [] };
-    const started = Date.now();
+  it(
+    `should survive ${TARGET_FRAMES} random and mutated frames over real WebSockets and keep serving`,
+    async () => {
+      const gc = gcHandle();
+      gc?.();
+      const heapBefore = process.memoryUsage().heapUsed;
+      const tally: Tally = { frames: 0, bursts: 0, connections: 0, closes: {}, errorMessages: new Map(), incomplete: 0, violations: [] };
+      const started = Date.now();
 
-    await Promise.all(Array.from({ length: LANES }, (_, index) => runLane(index, tally)));
-    const elapsedMs = Date.now() - started;
+      await Promise.all(Array.from({ length: LANES }, (_, index) => runLane(index, tally)));
+      const elapsedMs = Date.now() - started;
 
-    await waitFor(() => t.app.realtime.sessions.size === 0, { timeoutMs: 10_000, what: 'every fuzzed session closed' });
-    expect(t.app.realtime.registry.destinations()).toEqual([]);
-    gc?.();
-    const heapGrowthMiB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
+      await waitFor(() => t.app.realtime.sessions.size === 0, { timeoutMs: 10_000, what: 'every fuzzed session closed' });
+      expect(t.app.realtime.registry.destinations()).toEqual([]);
+      gc?.();
+      const heapGrowthMiB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
 
-    console.info(
-      `stomp fuzz seed=${SEED}: ${tally.frames} frames in ${tally.bursts} bursts over ${tally.connections} connections in ${elapsedMs} ms; ` +
-        `closes ${JSON.stringify(tally.closes)}, left incomplete ${tally.incomplete}; heap growth ${gc ? `${heapGrowthMiB.toFixed(1)} MiB` : 'not measured (no gc)'}; ` +
-        `ERRORs: ${JSON.stringify(Object.fromEntries([...tally.errorMessages].sort((a, b) => b[1] - a[1]).slice(0, 12)))}`,
-    );
-    expect(tally.violations.slice(0, 10)).toEqual([]);
-    expect(escaped).toEqual([]);
-    expect(tally.frames).toBeGreaterThanOrEqual(TARGET_FRAMES);
-    expect(tally.closes['1002'] ?? 0).toBeGreaterThan(100);
-    if (gc) expect(heapGrowthMiB).toBeLessThan(64);
+      console.info(
+        `stomp fuzz seed=${SEED}: ${tally.frames} frames in ${tally.bursts} bursts over ${tally.connections} connections in ${elapsedMs} ms; ` +
+          `closes ${JSON.stringify(tally.closes)}, left incomplete ${tally.incomplete}; heap growth ${gc ? `${heapGrowthMiB.toFixed(1)} MiB` : 'not measured (no gc)'}; ` +
+          `ERRORs: ${JSON.stringify(Object.fromEntries([...tally.errorMessages].sort((a, b) => b[1] - a[1]).slice(0, 12)))}`,
+      );
+      expect(tally.violations.slice(0, 10)).toEqual([]);
+      expect(escaped).toEqual([]);
+      expect(tally.frames).toBeGreaterThanOrEqual(TARGET_FRAMES);
+      expect(tally.closes['1002'] ?? 0).toBeGreaterThan(100);
+      if (gc) expect(heapGrowthMiB).toBeLessThan(64);
 
-    const client = await connectStomp(t.baseUrl, alice.token);
-    try {
-      const topic = `/topic/room.${sharedRoom}`;
-      await client.subscribe(topic);
-      const receipt = await client.sendWithReceipt('/app/chat.send', { roomId: sharedRoom, content: 'still serving' });
-      await waitFor(() => client.bodies<{ messageKey: string }>(topic).some((body) => body.messageKey === receipt['message-key']), { what: 'delivery after the fuzz' });
-    } finally {
-      await client.close();
-    }
-  }, Math.max(120_000, TARGET_FRAMES * 12));
+      const client = await connectStomp(t.baseUrl, alice.token);
+      try {
+        const topic = `/topic/room.${sharedRoom}`;
+        await client.subscribe(topic);
+        const receipt = await client.sendWithReceipt('/app/chat.send', { roomId: sharedRoom, content: 'still serving' });
+        await waitFor(() => client.bodies<{ messageKey: string }>(topic).some((body) => body.messageKey === receipt['message-key']), {
+          what: 'delivery after the fuzz',
+        });
+      } finally {
+        await client.close();
+      }
+    },
+    Math.max(120_000, TARGET_FRAMES * 12),
+  );
 });

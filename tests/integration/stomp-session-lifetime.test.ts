@@ -72,14 +72,23 @@ describe('STOMP session lifetime', () => {
     const alice = await signup(t.app, { password: 'correct horse battery' });
     const firstExpiry = claimsOf(alice.token).exp * 1000;
     const { stomp, closed } = await client(alice.token);
-    const room = await t.app.inject({ method: 'POST', url: '/api/rooms/group', headers: bearer(alice.token), payload: { name: 'renewal', memberIds: [] } });
+    const room = await t.app.inject({
+      method: 'POST',
+      url: '/api/rooms/group',
+      headers: bearer(alice.token),
+      payload: { name: 'renewal', memberIds: [] },
+    });
     const topic = `/topic/room.${room.json().roomId as number}`;
     await stomp.subscribe(topic);
     await stomp.subscribe('/user/queue/errors');
 
     // Renewed 2 s before expiry, as a client's refresh timer would: the new token expires ≥ 3 s later.
     await waitFor(() => Date.now() >= firstExpiry - 2_000, { timeoutMs: 10_000, what: 'the time to renew' });
-    const login = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: alice.email, password: 'correct horse battery' } });
+    const login = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: alice.email, password: 'correct horse battery' },
+    });
     const fresh = login.json().token as string;
     const secondExpiry = claimsOf(fresh).exp * 1000;
     expect(secondExpiry).toBeGreaterThanOrEqual(firstExpiry + 3_000);
@@ -87,7 +96,10 @@ describe('STOMP session lifetime', () => {
 
     await waitFor(() => Date.now() > firstExpiry + 1_000, { timeoutMs: 10_000, what: 'the first token to be long expired' });
     expect(closed.at).toBeUndefined();
-    const receipt = await stomp.sendWithReceipt('/app/chat.send', { roomId: room.json().roomId, content: 'still here after the first exp' });
+    const receipt = await stomp.sendWithReceipt('/app/chat.send', {
+      roomId: room.json().roomId,
+      content: 'still here after the first exp',
+    });
     expect(receipt['message-key']).toBeDefined();
 
     await waitFor(() => closed.at, { timeoutMs: 15_000, what: 'the session to end at the renewed expiry' });
@@ -96,7 +108,7 @@ describe('STOMP session lifetime', () => {
     expect(closed.at! - secondExpiry).toBeLessThan(2_000);
   });
 
-  it('should end a session renewed with another user\'s token', async () => {
+  it("should end a session renewed with another user's token", async () => {
     const [alice, bob] = await Promise.all([signup(t.app), signup(t.app)]);
     const { stomp } = await client(alice.token);
     expect(await renew(stomp, bob.token)).toBe('token belongs to another user');
@@ -104,7 +116,7 @@ describe('STOMP session lifetime', () => {
     expect(stomp.closes[0]!.code).toBe(1008);
   });
 
-  it('should close a deleted user\'s open sessions within seconds', async () => {
+  it("should close a deleted user's open sessions within seconds", async () => {
     const ghost: SignedUpUser = await signup(t.app);
     // A long-lived token, so only the deletion can end these sessions.
     const now = Math.floor(Date.now() / 1000);
@@ -116,7 +128,9 @@ describe('STOMP session lifetime', () => {
     await t.app.deps.database.sql`delete from users where id = ${ghost.userId}`;
     await waitFor(() => sessions.every(({ closed }) => closed.at), { timeoutMs: 15_000, what: "the deleted user's sessions to close" });
     const slowestMs = Math.max(...sessions.map(({ closed }) => closed.at! - deletedAt));
-    console.info(`deleted user: sessions closed ${slowestMs} ms after the DELETE (sweep every ${t.config.STOMP_USER_SWEEP_INTERVAL_MS} ms)`);
+    console.info(
+      `deleted user: sessions closed ${slowestMs} ms after the DELETE (sweep every ${t.config.STOMP_USER_SWEEP_INTERVAL_MS} ms)`,
+    );
     for (const { stomp } of sessions) {
       expect(stomp.errors).toEqual(['User no longer exists']);
       expect(stomp.closes[0]!.code).toBe(1008);

@@ -22,7 +22,12 @@ const clients: TestStompClient[] = [];
 beforeAll(async () => {
   t = await startTestApp(isolation);
   [alice, bob] = await Promise.all([signup(t.app), signup(t.app)]);
-  cache = createUnreadCache({ redis: t.app.deps.redis, keyPrefix: isolation.env.REDIS_KEY_PREFIX!, ttlSeconds: 60, log: t.app.log as Logger });
+  cache = createUnreadCache({
+    redis: t.app.deps.redis,
+    keyPrefix: isolation.env.REDIS_KEY_PREFIX!,
+    ttlSeconds: 60,
+    log: t.app.log as Logger,
+  });
 });
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close()));
@@ -32,10 +37,16 @@ afterAll(async () => {
 
 const sql = () => t.app.deps.database.sql;
 const loadFromDatabase = () => createRoomsRepository(sql()).unreadCounts;
-const cached = (roomId: number, user: SignedUpUser) => t.app.deps.redis.get(unreadKey(isolation.env.REDIS_KEY_PREFIX!, roomId, user.userId));
+const cached = (roomId: number, user: SignedUpUser) =>
+  t.app.deps.redis.get(unreadKey(isolation.env.REDIS_KEY_PREFIX!, roomId, user.userId));
 
 async function newRoom(user: SignedUpUser, other: SignedUpUser): Promise<number> {
-  const response = await t.app.inject({ method: 'POST', url: '/api/rooms/group', headers: bearer(user.token), payload: { name: `room ${uniqueSuffix()}`, memberIds: [other.userId] } });
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/rooms/group',
+    headers: bearer(user.token),
+    payload: { name: `room ${uniqueSuffix()}`, memberIds: [other.userId] },
+  });
   expect(response.statusCode, response.body).toBe(201);
   return response.json().roomId;
 }
@@ -44,14 +55,24 @@ async function newRoom(user: SignedUpUser, other: SignedUpUser): Promise<number>
 const storeOne = (roomId: number, sender: SignedUpUser): Promise<StoreResult> =>
   storeMessages(sql(), [
     {
-      message: { messageKey: randomUUID(), roomId, senderId: sender.userId, senderNickname: sender.nickname, content: 'hi', type: 'TEXT', timestamp: new Date().toISOString() },
+      message: {
+        messageKey: randomUUID(),
+        roomId,
+        senderId: sender.userId,
+        senderNickname: sender.nickname,
+        content: 'hi',
+        type: 'TEXT',
+        timestamp: new Date().toISOString(),
+      },
       partition: 0,
       offset: '0',
     },
   ]);
 
 async function databaseUnread(roomId: number, user: SignedUpUser): Promise<number> {
-  const [row] = await sql()<{ n: number }[]>`select unread_count as n from chat_room_members where room_id = ${roomId} and user_id = ${user.userId}`;
+  const [row] = await sql()<
+    { n: number }[]
+  >`select unread_count as n from chat_room_members where room_id = ${roomId} and user_id = ${user.userId}`;
   return row!.n;
 }
 
@@ -137,7 +158,12 @@ describe('unread-count cache', () => {
     // first instance's consumer groups alone.
     const kafkaPrefix = `t_${uniqueSuffix()}.`;
     const blind = await startTestApp(isolation, {
-      env: { REDIS_URL: `redis://127.0.0.1:${DEAD_PORT}`, MIGRATE_ON_START: 'false', KAFKA_TOPIC_PREFIX: kafkaPrefix, KAFKA_GROUP_PREFIX: kafkaPrefix },
+      env: {
+        REDIS_URL: `redis://127.0.0.1:${DEAD_PORT}`,
+        MIGRATE_ON_START: 'false',
+        KAFKA_TOPIC_PREFIX: kafkaPrefix,
+        KAFKA_GROUP_PREFIX: kafkaPrefix,
+      },
       overrides: { waitForDependencies: false },
       listen: false,
     });

@@ -35,7 +35,12 @@ describe("the Spring version's deployment variables", () => {
     expect(config.DATABASE_URL).toBe('postgres://app:p%40ss%3Aw%2Frd@db:5432/chat');
     expect(decodeURIComponent(new URL(config.DATABASE_URL).password)).toBe('p@ss:w/rd');
     expect(config.REDIS_URL).toBe('redis://:s3cr%23t@127.0.0.1:6379');
-    expect(config).toMatchObject({ PORT: 9000, CORS_ORIGINS: ['http://localhost:5173', 'http://localhost:4173'], CONSUMER_RETRY_ATTEMPTS: 5, CONSUMER_RETRY_BACKOFF_MS: 250 });
+    expect(config).toMatchObject({
+      PORT: 9000,
+      CORS_ORIGINS: ['http://localhost:5173', 'http://localhost:4173'],
+      CONSUMER_RETRY_ATTEMPTS: 5,
+      CONSUMER_RETRY_BACKOFF_MS: 250,
+    });
   });
 
   it("should fill the parts left unset with this service's defaults and put an IPv6 address in brackets", () => {
@@ -57,7 +62,12 @@ describe("the Spring version's deployment variables", () => {
       SERVER_PORT: '8081',
     };
     const config = loadConfig(env);
-    expect(config).toMatchObject({ DATABASE_URL: env.DATABASE_URL, REDIS_URL: env.REDIS_URL, KAFKA_BROKERS: ['k1:9092', 'k2:9092'], PORT: 8080 });
+    expect(config).toMatchObject({
+      DATABASE_URL: env.DATABASE_URL,
+      REDIS_URL: env.REDIS_URL,
+      KAFKA_BROKERS: ['k1:9092', 'k2:9092'],
+      PORT: 8080,
+    });
     const { conflicts } = applySpringVariables(env);
     expect(conflicts).toEqual([
       'DATABASE_URL is used; DB_HOST, DB_PASSWORD describe another server or account and are ignored',
@@ -68,7 +78,15 @@ describe("the Spring version's deployment variables", () => {
   });
 
   it('should report nothing when both are set and agree', () => {
-    const env = { DATABASE_URL: 'postgres://chat:chat1234@db:5432/chat', DB_HOST: 'db', DB_PORT: '5432', REDIS_URL: 'redis://cache', REDIS_PORT: '6379', KAFKA_BROKERS: 'b:1,a:2', KAFKA_BOOTSTRAP_SERVERS: 'a:2, b:1' };
+    const env = {
+      DATABASE_URL: 'postgres://chat:chat1234@db:5432/chat',
+      DB_HOST: 'db',
+      DB_PORT: '5432',
+      REDIS_URL: 'redis://cache',
+      REDIS_PORT: '6379',
+      KAFKA_BROKERS: 'b:1,a:2',
+      KAFKA_BOOTSTRAP_SERVERS: 'a:2, b:1',
+    };
     expect(applySpringVariables(env).conflicts).toEqual([]);
   });
 
@@ -85,6 +103,10 @@ describe("the Spring version's deployment variables", () => {
   });
 
   it('should change nothing when none of them is set', () => {
-    expect(loadConfig({ JWT_SECRET: secret })).toMatchObject({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/chat', REDIS_URL: 'redis://127.0.0.1:6379', KAFKA_BROKERS: ['127.0.0.1:29092'] });
+    expect(loadConfig({ JWT_SECRET: secret })).toMatchObject({
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/chat',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      KAFKA_BROKERS: ['127.0.0.1:29092'],
+    });
   });
 });

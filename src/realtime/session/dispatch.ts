@@ -26,7 +26,11 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
 const TRANSACTIONS = new Set(['BEGIN', 'COMMIT', 'ABORT']);
 
 /** Handles one frame of a session that is not closing. */
-export async function dispatch(ctx: SessionContext, frame: StompFrame, session: { tokenExpired(): boolean; end(kind: 'token-expired'): void }): Promise<void> {
+export async function dispatch(
+  ctx: SessionContext,
+  frame: StompFrame,
+  session: { tokenExpired(): boolean; end(kind: 'token-expired'): void },
+): Promise<void> {
   const { command } = frame;
   if (ctx.state() === 'awaiting-connect') {
     if (command !== 'CONNECT' && command !== 'STOMP') throw new FatalStompError('not connected', `${command} before CONNECT`);

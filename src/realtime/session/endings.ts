@@ -23,16 +23,31 @@ const connected = (state: SessionState) => state === 'connected';
 export function sessionEnding(kind: SessionEnding, limits: SessionLimits): Ending {
   switch (kind) {
     case 'connect-timeout':
-      return { reason: kind, error: new FatalStompError('CONNECT not received in time', undefined, 1008), appliesIn: (state) => state === 'awaiting-connect' || state === 'connecting', afterInFlight: false };
+      return {
+        reason: kind,
+        error: new FatalStompError('CONNECT not received in time', undefined, 1008),
+        appliesIn: (state) => state === 'awaiting-connect' || state === 'connecting',
+        afterInFlight: false,
+      };
     case 'frame-timeout': {
       const detail = `a frame must arrive whole within ${limits.frameTimeoutMs} ms of its first byte`;
-      return { reason: kind, error: new FatalStompError('frame not completed in time', detail, 1008), appliesIn: (state) => state !== 'closed', afterInFlight: false };
+      return {
+        reason: kind,
+        error: new FatalStompError('frame not completed in time', detail, 1008),
+        appliesIn: (state) => state !== 'closed',
+        afterInFlight: false,
+      };
     }
     case 'token-expired': {
       const detail = 'connect again with a fresh token, or renew it before it expires: SEND /app/token.refresh';
       return { reason: kind, error: new FatalStompError('token expired', detail, 1008), appliesIn: connected, afterInFlight: true };
     }
     case 'user-deleted':
-      return { reason: kind, error: new FatalStompError('User no longer exists', undefined, 1008), appliesIn: connected, afterInFlight: true };
+      return {
+        reason: kind,
+        error: new FatalStompError('User no longer exists', undefined, 1008),
+        appliesIn: connected,
+        afterInFlight: true,
+      };
   }
 }

@@ -1,11 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import {
-  createConsumerRunner,
-  deadLetterHeaders,
-  type ConsumedRecord,
-  type RecordHandler,
-} from '../../../src/kafka/consumer-runner.js';
+import { createConsumerRunner, deadLetterHeaders, type ConsumedRecord, type RecordHandler } from '../../../src/kafka/consumer-runner.js';
 import type { Kafka, Producer } from '../../../src/kafka/kafka-client.js';
 
 /**
@@ -83,8 +78,16 @@ function fakeClient() {
       failConnects = count;
     },
     revoke: (partitions: number[], lost = false) =>
-      rebalance!({ code: REVOKE }, partitions.map((partition) => ({ topic: 'chat.messages', partition })), { assignmentLost: () => lost }),
-    assign: (partitions: number[]) => rebalance!({ code: ASSIGN }, partitions.map((partition) => ({ topic: 'chat.messages', partition }))),
+      rebalance!(
+        { code: REVOKE },
+        partitions.map((partition) => ({ topic: 'chat.messages', partition })),
+        { assignmentLost: () => lost },
+      ),
+    assign: (partitions: number[]) =>
+      rebalance!(
+        { code: ASSIGN },
+        partitions.map((partition) => ({ topic: 'chat.messages', partition })),
+      ),
     /** Feeds one batch of a partition, as the client would after a fetch. */
     deliver(partition: number, values: (string | null)[], firstOffset = 0) {
       if (!eachBatch) throw new Error('runner not started');
@@ -266,7 +269,10 @@ describe('consumer runner', () => {
     const startedAt = lines.length;
     await client.deliver(2, ['a', 'b']);
 
-    const atInfoOrAbove = lines.slice(startedAt).filter((line) => line.level >= 30).map((line) => [line.msg, line.attempts]);
+    const atInfoOrAbove = lines
+      .slice(startedAt)
+      .filter((line) => line.level >= 30)
+      .map((line) => [line.msg, line.attempts]);
     expect(atInfoOrAbove).toEqual([
       ['transient failure; waiting for the dependency', undefined],
       ['dependency back; partition resumed', 5],
@@ -311,7 +317,7 @@ describe('consumer runner', () => {
     expect(client.commits).toHaveLength(2);
   });
 
-  it('should commit nothing for partitions whose assignment was lost, since they are someone else\'s already', async () => {
+  it("should commit nothing for partitions whose assignment was lost, since they are someone else's already", async () => {
     const { client, runner } = await startRunner({ handleBatch: async () => {} });
     await client.deliver(1, ['a'], 3);
 
@@ -338,7 +344,7 @@ describe('consumer runner', () => {
     expect(client.commits).toEqual([{ topic: 'chat.messages', partition: 4, offset: '8' }]);
   });
 
-  it('should hold a partition\'s commits back at a deferred record while the records after it go on', async () => {
+  it("should hold a partition's commits back at a deferred record while the records after it go on", async () => {
     const handled: string[] = [];
     let arrive!: () => void;
     const arrived = new Promise<void>((resolve) => (arrive = resolve));
@@ -433,7 +439,7 @@ describe('dead-letter headers', () => {
     value: Buffer.from('{'),
     timestamp: 1_700_000_000_000,
     headers: {
-      'traceparent': '00-abc-def-01',
+      traceparent: '00-abc-def-01',
       'kafka_dlt-original-offset': '1',
       'kafka_dlt-exception-message': 'an older failure',
     },

@@ -39,7 +39,12 @@ describe('topics', () => {
   it('should create only the topics that are missing', async () => {
     const { admin, created } = fakeAdmin(async () => ['chat.messages', 'chat.messages.dlt', 'other']);
     expect(await ensureTopics(admin, topicNames(''))).toEqual(['chat.read-receipts', 'chat.read-receipts.dlt']);
-    expect(created).toEqual([[{ topic: 'chat.read-receipts', numPartitions: 3 }, { topic: 'chat.read-receipts.dlt', numPartitions: 1 }]]);
+    expect(created).toEqual([
+      [
+        { topic: 'chat.read-receipts', numPartitions: 3 },
+        { topic: 'chat.read-receipts.dlt', numPartitions: 1 },
+      ],
+    ]);
   });
 
   it('should ask an unreachable broker again in short calls until the budget runs out', async () => {

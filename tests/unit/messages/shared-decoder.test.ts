@@ -14,7 +14,7 @@ const message = (content: string): ChatMessage => ({
 const record = (offset: string, value: Buffer | string | null, partition = 0) => ({ partition, offset, value });
 
 describe('shared chat message decoder', () => {
-  it('should hand the second group the first group\'s result for the same record', () => {
+  it("should hand the second group the first group's result for the same record", () => {
     const decode = createSharedChatMessageDecoder();
     const bytes = encodeChatMessage(message('hello'));
     const first = decode(record('5', Buffer.from(bytes)));

@@ -15,7 +15,13 @@ class Session {
 
 describe('deleted-user sweep', () => {
   it('should revoke every session of a user that no longer exists, and only those, asking once per user', async () => {
-    const sessions = [new Session({ userId: 1 }), new Session({ userId: 2 }), new Session({ userId: 2 }), new Session({ userId: 3 }, false), new Session(undefined, false)];
+    const sessions = [
+      new Session({ userId: 1 }),
+      new Session({ userId: 2 }),
+      new Session({ userId: 2 }),
+      new Session({ userId: 3 }, false),
+      new Session(undefined, false),
+    ];
     const asked: number[][] = [];
     const sweep = createDeletedUserSweep({
       sessions: () => sessions,

@@ -162,7 +162,7 @@ describe('heart-beat monitor', () => {
     monitor.stop();
   });
 
-  it('should end a session at its token\'s expiry within a tick', async () => {
+  it("should end a session at its token's expiry within a tick", async () => {
     const h = harness({ authenticate: async () => ({ ...ALICE, expiresAt: Date.now() + 5000 }) });
     const monitor = createHeartbeatMonitor({ sessions: () => [h.session] });
     await h.push(connectFrame({ 'heart-beat': '0,0', Authorization: `Bearer ${GOOD_TOKEN}` }));

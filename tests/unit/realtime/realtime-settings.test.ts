@@ -37,7 +37,14 @@ describe('realtime settings', () => {
 
   it('should take every limit from its variable', () => {
     const { limits, timings } = realtimeSettings(
-      loadConfig({ ...SECRET, STOMP_CONNECT_TIMEOUT_MS: '300', STOMP_FRAME_TIMEOUT_MS: '400', STOMP_MAX_PENDING_FRAMES: '8', STOMP_SUBSCRIBE_CONFIRM_TIMEOUT_MS: '250', STOMP_USER_SWEEP_INTERVAL_MS: '100' }),
+      loadConfig({
+        ...SECRET,
+        STOMP_CONNECT_TIMEOUT_MS: '300',
+        STOMP_FRAME_TIMEOUT_MS: '400',
+        STOMP_MAX_PENDING_FRAMES: '8',
+        STOMP_SUBSCRIBE_CONFIRM_TIMEOUT_MS: '250',
+        STOMP_USER_SWEEP_INTERVAL_MS: '100',
+      }),
     );
     expect([limits.connectTimeoutMs, limits.frameTimeoutMs, limits.maxPendingFrames]).toEqual([300, 400, 8]);
     expect([timings.subscribeConfirmTimeoutMs, timings.userSweepIntervalMs]).toEqual([250, 100]);

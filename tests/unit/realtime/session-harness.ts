@@ -120,14 +120,17 @@ export function harness(
       if (destination.kind === 'room' && destination.roomId !== 1) throw forbidden(`not a member of room ${destination.roomId}`);
     },
     subscribed: options.subscribed,
-    send: options.send ?? async function send(_session, _destination, frame): Promise<SendAccepted> {
-      const body = frame.body.toString('utf8');
-      if (body === 'invalid') throw new AppError('VALIDATION', 'content: must not be empty');
-      if (body === 'limited') throw new AppError('RATE_LIMITED', 'rate limit exceeded: too many messages per second', { retryAfterSeconds: 1 });
-      const durable = deferred();
-      sends.push({ body, durable });
-      return { durable: durable.promise, receiptHeaders: { 'message-key': `key-${sends.length}` } };
-    },
+    send:
+      options.send ??
+      async function send(_session, _destination, frame): Promise<SendAccepted> {
+        const body = frame.body.toString('utf8');
+        if (body === 'invalid') throw new AppError('VALIDATION', 'content: must not be empty');
+        if (body === 'limited')
+          throw new AppError('RATE_LIMITED', 'rate limit exceeded: too many messages per second', { retryAfterSeconds: 1 });
+        const durable = deferred();
+        sends.push({ body, durable });
+        return { durable: durable.promise, receiptHeaders: { 'message-key': `key-${sends.length}` } };
+      },
     onClosed: () => {
       closedCalls += 1;
     },
@@ -153,8 +156,7 @@ export function harness(
   return { socket, registry, session, sends, rejected, push, closedCalls: () => closedCalls };
 }
 
-export const frame = (command: string, headers: Record<string, string> = {}, body?: string) =>
-  serializeFrame(command, headers, body);
+export const frame = (command: string, headers: Record<string, string> = {}, body?: string) => serializeFrame(command, headers, body);
 export const connectFrame = (headers: Record<string, string> = {}) =>
   frame('CONNECT', { 'accept-version': '1.2,1.1,1.0', host: 'chat', Authorization: `Bearer ${GOOD_TOKEN}`, ...headers });
 
@@ -173,4 +175,3 @@ export function expectFatal(socket: FakeSocket, message: string | RegExp, closeC
   if (closeCode !== undefined) expect(socket.closedWith!.code).toBe(closeCode);
   return error;
 }
-

@@ -22,13 +22,16 @@ describe('StompSession acknowledgement modes', () => {
     expect(header(message!, 'ack')).toBeUndefined();
   });
 
-  it.each(['client', 'client-individual'])('should give every MESSAGE of an ack:%s subscription its own ack id, also as its message-id', async (mode) => {
-    const h = await subscribedWith(mode);
-    const messages = h.deliver(3);
-    const ids = messages.map((message) => header(message, 'ack'));
-    expect(new Set(ids).size).toBe(3);
-    for (const message of messages) expect(header(message, 'message-id')).toBe(header(message, 'ack'));
-  });
+  it.each(['client', 'client-individual'])(
+    'should give every MESSAGE of an ack:%s subscription its own ack id, also as its message-id',
+    async (mode) => {
+      const h = await subscribedWith(mode);
+      const messages = h.deliver(3);
+      const ids = messages.map((message) => header(message, 'ack'));
+      expect(new Set(ids).size).toBe(3);
+      for (const message of messages) expect(header(message, 'message-id')).toBe(header(message, 'ack'));
+    },
+  );
 
   it('should settle every earlier message with one ACK on an ack:client subscription', async () => {
     const h = await subscribedWith('client');
@@ -43,7 +46,11 @@ describe('StompSession acknowledgement modes', () => {
   it('should settle only the named message with an ACK or NACK on an ack:client-individual subscription', async () => {
     const h = await subscribedWith('client-individual');
     const ids = h.deliver(3).map((message) => header(message, 'ack')!);
-    await h.push(frame('NACK', { id: ids[1]!, receipt: 'n-2' }), frame('ACK', { id: ids[0]!, receipt: 'a-1' }), frame('ACK', { id: ids[2]!, receipt: 'a-3' }));
+    await h.push(
+      frame('NACK', { id: ids[1]!, receipt: 'n-2' }),
+      frame('ACK', { id: ids[0]!, receipt: 'a-1' }),
+      frame('ACK', { id: ids[2]!, receipt: 'a-3' }),
+    );
     expect(receipts(h)).toEqual(['n-2', 'a-1', 'a-3']);
     expect(h.socket.closedWith).toBeUndefined();
   });
@@ -63,7 +70,7 @@ describe('StompSession acknowledgement modes', () => {
     expectFatal(h.socket, 'NACK requires an id header');
   });
 
-  it('should take the message-id header as the id of a 1.1 client\'s ACK', async () => {
+  it("should take the message-id header as the id of a 1.1 client's ACK", async () => {
     const h = await connected();
     await h.push(frame('SUBSCRIBE', { id: 'sub-0', destination: '/topic/room.1', ack: 'client-individual' }));
     h.registry.deliver('/topic/room.1', Buffer.from('{}'));
@@ -72,7 +79,7 @@ describe('StompSession acknowledgement modes', () => {
     expect(h.socket.commands().at(-1)).toBe('RECEIPT');
   });
 
-  it('should accept ACKs on a connection or subscription without client acknowledgement, as Spring\'s broker did', async () => {
+  it("should accept ACKs on a connection or subscription without client acknowledgement, as Spring's broker did", async () => {
     const h = await subscribedWith(undefined);
     h.deliver(1);
     await h.push(frame('ACK', { id: 'undefined', subscription: 'sub-0', receipt: 'a-1' }));

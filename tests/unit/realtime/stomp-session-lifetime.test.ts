@@ -80,7 +80,11 @@ describe('StompSession token lifetime', () => {
     const h = await expiring();
     await h.push(frame('SUBSCRIBE', { id: 'errors', destination: '/user/queue/errors' }));
     await h.push(refresh({ Authorization: 'Bearer stale', receipt: 'r' }));
-    expect(JSON.parse(h.socket.last('MESSAGE').body.toString())).toMatchObject({ code: 'UNAUTHORIZED', message: 'Token expired', receiptId: 'r' });
+    expect(JSON.parse(h.socket.last('MESSAGE').body.toString())).toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: 'Token expired',
+      receiptId: 'r',
+    });
     expect(h.socket.closedWith).toBeUndefined();
     expect(h.session.liveness.tokenExpired(T0 + 5_000)).toBe(true);
   });
@@ -101,7 +105,9 @@ describe('StompSession token lifetime', () => {
 
 describe('StompSession SUBSCRIBE not confirmed', () => {
   it('should answer an unconfirmed SUBSCRIBE with an error instead of its RECEIPT, and undo the subscription', async () => {
-    const h = await connected({ subscribed: async () => Promise.reject(new AppError('UNAVAILABLE', 'subscription not confirmed in time; subscribe again')) });
+    const h = await connected({
+      subscribed: async () => Promise.reject(new AppError('UNAVAILABLE', 'subscription not confirmed in time; subscribe again')),
+    });
     await h.push(frame('SUBSCRIBE', { id: 'sub-0', destination: '/topic/room.1', receipt: 'r-1' }));
     const error = expectFatal(h.socket, 'subscription not confirmed in time; subscribe again', 1002);
     expect(header(error, 'receipt-id')).toBe('r-1');
@@ -122,7 +128,11 @@ describe('StompSession SUBSCRIBE not confirmed', () => {
     confirmed.resolve();
     await h.push(frame('SUBSCRIBE', { id: 'errors', destination: '/user/queue/errors' }));
     await h.push(frame('SUBSCRIBE', { id: 'sub-0', destination: '/topic/room.1', receipt: 'r-1' }));
-    expect(JSON.parse(h.socket.last('MESSAGE').body.toString())).toMatchObject({ code: 'UNAVAILABLE', destination: '/topic/room.1', receiptId: 'r-1' });
+    expect(JSON.parse(h.socket.last('MESSAGE').body.toString())).toMatchObject({
+      code: 'UNAVAILABLE',
+      destination: '/topic/room.1',
+      receiptId: 'r-1',
+    });
     expect(h.socket.closedWith).toBeUndefined();
     expect(h.registry.subscriberCount('/topic/room.1')).toBe(0);
     // The id is free again: the client may simply subscribe again.

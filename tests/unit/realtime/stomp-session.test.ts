@@ -81,7 +81,9 @@ describe('StompSession CONNECT', () => {
 
   it('should read frames pipelined right after a 1.0 CONNECT without 1.2 header escaping', async () => {
     const h = harness();
-    await h.push(`CONNECT\naccept-version:1.0\npasscode:${GOOD_TOKEN}\n\n\0SUBSCRIBE\nid:a\\b:c\ndestination:/topic/presence\nreceipt:r\n\n\0`);
+    await h.push(
+      `CONNECT\naccept-version:1.0\npasscode:${GOOD_TOKEN}\n\n\0SUBSCRIBE\nid:a\\b:c\ndestination:/topic/presence\nreceipt:r\n\n\0`,
+    );
     expect(h.socket.commands()).toEqual(['CONNECTED', 'RECEIPT']);
     expect(h.registry.remove(h.session, 'a\\b:c')).toBe('/topic/presence');
   });
@@ -208,7 +210,7 @@ describe('StompSession frames after CONNECT', () => {
     expect(h.closedCalls()).toBe(1);
   });
 
-  it('should hold a SUBSCRIBE RECEIPT until the destination\'s traffic reaches this instance', async () => {
+  it("should hold a SUBSCRIBE RECEIPT until the destination's traffic reaches this instance", async () => {
     const confirmed = deferred();
     const h = await connected({ subscribed: () => confirmed.promise });
     h.session.receive(frame('SUBSCRIBE', { id: 'sub-0', destination: '/topic/room.1', receipt: 'r-1' }));

@@ -13,7 +13,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('startChild', () => {
   it('should hand over its output line by line and settle with its exit status', async () => {
     const lines: string[] = [];
-    const child = startChild('sh', ['-c', 'echo one; echo two >&2; exit 3'], { output: { onLine: (line, stream) => lines.push(`${stream}:${line}`) } });
+    const child = startChild('sh', ['-c', 'echo one; echo two >&2; exit 3'], {
+      output: { onLine: (line, stream) => lines.push(`${stream}:${line}`) },
+    });
     expect(await child.exited).toEqual({ code: 3, signal: null });
     await waitFor(() => lines.length === 2, { timeoutMs: 2_000 });
     expect(lines.sort()).toEqual(['stderr:two', 'stdout:one']);

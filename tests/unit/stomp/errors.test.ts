@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  StompProtocolError,
-  isStompProtocolError,
-  stompErrorCatalogue,
-  type StompErrorCode,
-} from '../../../src/stomp/errors.js';
+import { StompProtocolError, isStompProtocolError, stompErrorCatalogue, type StompErrorCode } from '../../../src/stomp/errors.js';
 
 describe('StompProtocolError', () => {
   it('carries its code and defaults its message to the catalogue entry', () => {

@@ -135,7 +135,7 @@ function mutate(random: Random, input: Buffer): Buffer {
 
 function randomChunks(random: Random, bytes: Buffer): Buffer[] {
   const chunks: Buffer[] = [];
-  for (let offset = 0; offset < bytes.length; ) {
+  for (let offset = 0; offset < bytes.length;) {
     const size = random.chance(0.3) ? 1 + random.int(4) : 1 + random.int(512);
     chunks.push(bytes.subarray(offset, offset + size));
     offset += size;

@@ -19,10 +19,7 @@ export function wire(text: string): Buffer {
   return Buffer.from(text.replaceAll('^@', '\0'), 'utf8');
 }
 
-export function parseChunks(
-  chunks: Iterable<Buffer | Uint8Array | string>,
-  settings: ParserSettings = {},
-): ParseOutcome {
+export function parseChunks(chunks: Iterable<Buffer | Uint8Array | string>, settings: ParserSettings = {}): ParseOutcome {
   const events: ParsedEvent[] = [];
   const parser = createStompParser({
     ...settings,

@@ -37,9 +37,7 @@ function expectChunkingIndependent(input: Buffer, settings: ParserSettings = {})
 describe('frame reassembly', () => {
   it('parses several frames pushed in one chunk, in order', () => {
     const frames = framesOf(
-      parseWhole(
-        wire('SEND\ndestination:/a\n\none^@SUBSCRIBE\nid:1\ndestination:/b\n\n^@SEND\ndestination:/c\n\nthree^@'),
-      ),
+      parseWhole(wire('SEND\ndestination:/a\n\none^@SUBSCRIBE\nid:1\ndestination:/b\n\n^@SEND\ndestination:/c\n\nthree^@')),
     );
     expect(frames.map((frame) => [frame.command, frame.body.toString()])).toEqual([
       ['SEND', 'one'],
@@ -70,7 +68,10 @@ describe('frame reassembly', () => {
     const frame = onlyFrame(wire('SEND\r\ndestination:/a\r\nreceipt:r1\r\n\r\nbody\r\n^@'));
     expect(frame).toEqual({
       command: 'SEND',
-      headers: [['destination', '/a'], ['receipt', 'r1']],
+      headers: [
+        ['destination', '/a'],
+        ['receipt', 'r1'],
+      ],
       body: Buffer.from('body\r\n'),
     });
   });
@@ -88,7 +89,10 @@ describe('frame reassembly', () => {
 
   it('decodes a header whose multi-byte UTF-8 characters are split across chunks', () => {
     const input = wire('SEND\ndestination:/topic/room.ü€😀\nnote:日本語\n\n^@');
-    expect(onlyFrame(input).headers).toEqual([['destination', '/topic/room.ü€😀'], ['note', '日本語']]);
+    expect(onlyFrame(input).headers).toEqual([
+      ['destination', '/topic/room.ü€😀'],
+      ['note', '日本語'],
+    ]);
     expectChunkingIndependent(input);
   });
 
@@ -158,13 +162,14 @@ describe('headers', () => {
 
   it('never trims header values: leading and trailing spaces are kept', () => {
     const frame = onlyFrame(wire('SEND\ndestination: /a \n  spaced name  :\t value\t\n\n^@'));
-    expect(frame.headers).toEqual([['destination', ' /a '], ['  spaced name  ', '\t value\t']]);
+    expect(frame.headers).toEqual([
+      ['destination', ' /a '],
+      ['  spaced name  ', '\t value\t'],
+    ]);
   });
 
   it('keeps colons after the first one in the value', () => {
-    expect(onlyFrame(wire('CONNECT\nhost:ws://example.com:8080/x\n\n^@')).headers).toEqual([
-      ['host', 'ws://example.com:8080/x'],
-    ]);
+    expect(onlyFrame(wire('CONNECT\nhost:ws://example.com:8080/x\n\n^@')).headers).toEqual([['host', 'ws://example.com:8080/x']]);
   });
 
   it('accepts an empty header value', () => {
@@ -294,9 +299,7 @@ describe('content-length', () => {
 
   it('rejects a content-length above the body limit before any body byte arrives', () => {
     const parser = createStompParser({ onFrame: () => undefined, maxBodyBytes: 1000 });
-    expect(() => parser.push('SEND\ndestination:/a\ncontent-length:1001\n\n')).toThrow(
-      expect.objectContaining({ code: 'body-too-large' }),
-    );
+    expect(() => parser.push('SEND\ndestination:/a\ncontent-length:1001\n\n')).toThrow(expect.objectContaining({ code: 'body-too-large' }));
   });
 
   it('rejects a huge content-length as too large rather than overflowing', () => {
@@ -369,9 +372,7 @@ describe('limits', () => {
   it('accepts a body of exactly maxBodyBytes, with and without content-length', () => {
     const body = 'x'.repeat(1000);
     expect(onlyFrame(wire(`SEND\ndestination:/a\n\n${body}^@`), { maxBodyBytes: 1000 }).body).toHaveLength(1000);
-    expect(
-      onlyFrame(wire(`SEND\ndestination:/a\ncontent-length:1000\n\n${body}^@`), { maxBodyBytes: 1000 }).body,
-    ).toHaveLength(1000);
+    expect(onlyFrame(wire(`SEND\ndestination:/a\ncontent-length:1000\n\n${body}^@`), { maxBodyBytes: 1000 }).body).toHaveLength(1000);
   });
 
   it('rejects a streamed 10 MB body while holding no more than the frame limit', () => {
@@ -395,9 +396,7 @@ describe('limits', () => {
   it('rejects invalid limit options with a readable RangeError', () => {
     expect(() => createStompParser({ onFrame: () => undefined, maxFrameBytes: 0 })).toThrow(/maxFrameBytes/);
     expect(() => createStompParser({ onFrame: () => undefined, maxHeaders: 1.5 })).toThrow(RangeError);
-    expect(() => createStompParser({ onFrame: () => undefined, maxFrameBytes: 10, maxBodyBytes: 20 })).toThrow(
-      /maxBodyBytes/,
-    );
+    expect(() => createStompParser({ onFrame: () => undefined, maxFrameBytes: 10, maxBodyBytes: 20 })).toThrow(/maxBodyBytes/);
   });
 });
 

@@ -11,7 +11,14 @@ describe('serializeFrame', () => {
   });
 
   it('adds content-length for a body and keeps headers in the given order', () => {
-    const frame = serializeFrame('ERROR', [['message', 'bad'], ['content-type', 'text/plain']], 'détail');
+    const frame = serializeFrame(
+      'ERROR',
+      [
+        ['message', 'bad'],
+        ['content-type', 'text/plain'],
+      ],
+      'détail',
+    );
     expect(text(frame)).toBe('ERROR\nmessage:bad\ncontent-type:text/plain\ncontent-length:7\n\ndétail^@');
   });
 
@@ -40,15 +47,16 @@ describe('serializeFrame', () => {
   });
 
   it('does not escape CONNECTED headers but never lets an EOL into them', () => {
-    const frame = serializeFrame('CONNECTED', [['user-name', 'eve\nversion:9.9'], ['server', 'chat/1.0 a:b\\c']]);
+    const frame = serializeFrame('CONNECTED', [
+      ['user-name', 'eve\nversion:9.9'],
+      ['server', 'chat/1.0 a:b\\c'],
+    ]);
     expect(text(frame)).toBe('CONNECTED\nuser-name:eve version:9.9\nserver:chat/1.0 a:b\\c\n\n^@');
   });
 
   it('writes an ERROR message header for a 1.0 session without escapes and without header injection', () => {
     const frame = serializeFrame('ERROR', [['message', 'bad\n\nBODY']], undefined, { escape: 'none' });
-    expect(framesOf(parseWhole(frame, { commands: ALL_COMMANDS, version: '1.0' }))[0]?.headers).toEqual([
-      ['message', 'bad  BODY'],
-    ]);
+    expect(framesOf(parseWhole(frame, { commands: ALL_COMMANDS, version: '1.0' }))[0]?.headers).toEqual([['message', 'bad  BODY']]);
   });
 
   it('refuses a command or header name that cannot be written', () => {
@@ -86,7 +94,11 @@ describe('serializeMessage', () => {
         destination: '/topic/room.1',
         subscription: 's',
         messageId: 'm',
-        extraHeaders: [['destination', '/evil'], ['content-length', '1'], ['x-trace', 't:1']],
+        extraHeaders: [
+          ['destination', '/evil'],
+          ['content-length', '1'],
+          ['x-trace', 't:1'],
+        ],
       },
       body,
     );
@@ -126,9 +138,7 @@ describe('serializer → parser round trip', () => {
   it('parses back-to-back MESSAGE frames serialized for several subscriptions', () => {
     const body = Buffer.from('payload');
     const stream = Buffer.concat(
-      ['0', '1', '2'].map((subscription) =>
-        serializeMessage({ destination: '/d', subscription, messageId: 'm' }, body),
-      ),
+      ['0', '1', '2'].map((subscription) => serializeMessage({ destination: '/d', subscription, messageId: 'm' }, body)),
     );
     const { events, error } = parseChunks([stream], { commands: ALL_COMMANDS });
     expect(error).toBeUndefined();

@@ -30,13 +30,19 @@ const examples: Example[] = [
     name: 'CONNECT',
     text: 'CONNECT\naccept-version:1.2\nhost:stomp.github.org\n\n^@',
     command: 'CONNECT',
-    headers: [['accept-version', '1.2'], ['host', 'stomp.github.org']],
+    headers: [
+      ['accept-version', '1.2'],
+      ['host', 'stomp.github.org'],
+    ],
   },
   {
     name: 'STOMP',
     text: 'STOMP\naccept-version:1.2\nhost:stomp.github.org\n\n^@',
     command: 'STOMP',
-    headers: [['accept-version', '1.2'], ['host', 'stomp.github.org']],
+    headers: [
+      ['accept-version', '1.2'],
+      ['host', 'stomp.github.org'],
+    ],
   },
   {
     name: 'CONNECTED',
@@ -48,7 +54,10 @@ const examples: Example[] = [
     name: 'CONNECT offering 1.0,1.1,2.0 (Protocol Negotiation)',
     text: 'CONNECT\naccept-version:1.0,1.1,2.0\nhost:stomp.github.org\n\n^@',
     command: 'CONNECT',
-    headers: [['accept-version', '1.0,1.1,2.0'], ['host', 'stomp.github.org']],
+    headers: [
+      ['accept-version', '1.0,1.1,2.0'],
+      ['host', 'stomp.github.org'],
+    ],
   },
   {
     name: 'CONNECTED answering version 1.1 (Protocol Negotiation)',
@@ -60,7 +69,10 @@ const examples: Example[] = [
     name: 'ERROR for no common version (Protocol Negotiation)',
     text: 'ERROR\nversion:1.2,2.1\ncontent-type:text/plain\n\nSupported protocol versions are 1.2 2.1^@',
     command: 'ERROR',
-    headers: [['version', '1.2,2.1'], ['content-type', 'text/plain']],
+    headers: [
+      ['version', '1.2,2.1'],
+      ['content-type', 'text/plain'],
+    ],
     body: 'Supported protocol versions are 1.2 2.1',
   },
   {
@@ -79,21 +91,31 @@ const examples: Example[] = [
     name: 'SEND',
     text: 'SEND\ndestination:/queue/a\ncontent-type:text/plain\n\nhello queue a\n^@',
     command: 'SEND',
-    headers: [['destination', '/queue/a'], ['content-type', 'text/plain']],
+    headers: [
+      ['destination', '/queue/a'],
+      ['content-type', 'text/plain'],
+    ],
     body: 'hello queue a\n',
   },
   {
     name: 'SEND asking for a receipt (Header receipt)',
     text: 'SEND\ndestination:/queue/a\nreceipt:message-12345\n\nhello queue a^@',
     command: 'SEND',
-    headers: [['destination', '/queue/a'], ['receipt', 'message-12345']],
+    headers: [
+      ['destination', '/queue/a'],
+      ['receipt', 'message-12345'],
+    ],
     body: 'hello queue a',
   },
   {
     name: 'SUBSCRIBE',
     text: 'SUBSCRIBE\nid:0\ndestination:/queue/foo\nack:client\n\n^@',
     command: 'SUBSCRIBE',
-    headers: [['id', '0'], ['destination', '/queue/foo'], ['ack', 'client']],
+    headers: [
+      ['id', '0'],
+      ['destination', '/queue/foo'],
+      ['ack', 'client'],
+    ],
   },
   {
     name: 'UNSUBSCRIBE',
@@ -105,14 +127,20 @@ const examples: Example[] = [
     name: 'ACK',
     text: 'ACK\nid:12345\ntransaction:tx1\n\n^@',
     command: 'ACK',
-    headers: [['id', '12345'], ['transaction', 'tx1']],
+    headers: [
+      ['id', '12345'],
+      ['transaction', 'tx1'],
+    ],
   },
   {
     // The spec gives no NACK frame, only "NACK takes the same headers as ACK".
     name: 'NACK',
     text: 'NACK\nid:12345\ntransaction:tx1\n\n^@',
     command: 'NACK',
-    headers: [['id', '12345'], ['transaction', 'tx1']],
+    headers: [
+      ['id', '12345'],
+      ['transaction', 'tx1'],
+    ],
   },
   {
     name: 'BEGIN',
@@ -161,7 +189,10 @@ const examples: Example[] = [
     name: 'MESSAGE with a repeated header (Repeated Header Entries)',
     text: 'MESSAGE\nfoo:World\nfoo:Hello\n\n^@',
     command: 'MESSAGE',
-    headers: [['foo', 'World'], ['foo', 'Hello']],
+    headers: [
+      ['foo', 'World'],
+      ['foo', 'Hello'],
+    ],
   },
   {
     name: 'RECEIPT',

@@ -21,9 +21,7 @@ describe('negotiateVersion', () => {
 
   it('negotiates only among the versions the server supports', () => {
     expect(negotiateVersion('1.2,1.1', ['1.1'])).toBe('1.1');
-    expect(() => negotiateVersion(undefined, ['1.2'])).toThrow(
-      expect.objectContaining({ code: 'unsupported-version' }),
-    );
+    expect(() => negotiateVersion(undefined, ['1.2'])).toThrow(expect.objectContaining({ code: 'unsupported-version' }));
   });
 });
 

@@ -78,7 +78,7 @@ describe('ack tracker', () => {
     expect(acks.settle('m-1', 's')).toEqual({ outcome: 'unknown' });
   });
 
-  it('should forget a closed subscription\'s messages, whose ids then settle nothing', () => {
+  it("should forget a closed subscription's messages, whose ids then settle nothing", () => {
     const acks = new AckTracker('t', 10);
     acks.open('s', 'client');
     const id = acks.issue('s');

@@ -1,7 +1,13 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../../src/errors.js';
-import { closeReason, createRejection, errorReport, type FatalStompError, type FrameRef } from '../../../../src/realtime/session/error-policy.js';
+import {
+  closeReason,
+  createRejection,
+  errorReport,
+  type FatalStompError,
+  type FrameRef,
+} from '../../../../src/realtime/session/error-policy.js';
 import type { SessionState } from '../../../../src/realtime/session/session-types.js';
 
 const REF: FrameRef = { receipt: 'r-1', destination: '/app/chat.send' };
@@ -27,7 +33,9 @@ describe('error policy', () => {
   it('should report a refusal on /user/queue/errors and keep the session when it is subscribed', () => {
     const p = policy('connected', true);
     p.reject(new AppError('RATE_LIMITED', 'slow down', { retryAfterSeconds: 2 }), REF);
-    expect(p.reports).toEqual([{ code: 'RATE_LIMITED', message: 'slow down', destination: '/app/chat.send', receiptId: 'r-1', retryAfterSeconds: 2 }]);
+    expect(p.reports).toEqual([
+      { code: 'RATE_LIMITED', message: 'slow down', destination: '/app/chat.send', receiptId: 'r-1', retryAfterSeconds: 2 },
+    ]);
     expect(p.fatal).toEqual([]);
     expect(p.rejected).toEqual(['rate_limited']);
   });
@@ -61,7 +69,9 @@ describe('error policy', () => {
   it('should answer an unexpected failure as UNAVAILABLE with the fallback text, never its detail', () => {
     const p = policy('connected', true);
     p.reject(new Error('connect ECONNREFUSED 10.0.0.7:9092'), REF, 'message could not be sent');
-    expect(p.reports).toEqual([{ code: 'UNAVAILABLE', message: 'message could not be sent', destination: '/app/chat.send', receiptId: 'r-1' }]);
+    expect(p.reports).toEqual([
+      { code: 'UNAVAILABLE', message: 'message could not be sent', destination: '/app/chat.send', receiptId: 'r-1' },
+    ]);
   });
 
   it('should write null for a refused frame without receipt or destination', () => {

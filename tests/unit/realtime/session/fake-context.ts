@@ -28,7 +28,13 @@ export function fakeContext(options: { state?: SessionState; services?: Partial<
     reserved: 0,
   };
   const acks = new AckTracker('t', 10);
-  const session = { id: 'session-1', user: ALICE as SessionUser | undefined, escape: '1.2' as const, write: () => {}, ackId: (id: string) => acks.issue(id) };
+  const session = {
+    id: 'session-1',
+    user: ALICE as SessionUser | undefined,
+    escape: '1.2' as const,
+    write: () => {},
+    ackId: (id: string) => acks.issue(id),
+  };
   const services: SessionServices = {
     authenticate: async (token) => {
       if (token === GOOD_TOKEN) return { ...ALICE, expiresAt: 1_000_000 };

@@ -11,7 +11,11 @@ import type { StompFrame } from '../../../../src/stomp/index.js';
 import { ALICE, GOOD_TOKEN } from '../session-harness.js';
 import { fakeContext } from './fake-context.js';
 
-const frameOf = (command: string, headers: Record<string, string> = {}, body = ''): StompFrame => ({ command, headers: Object.entries(headers), body: Buffer.from(body) });
+const frameOf = (command: string, headers: Record<string, string> = {}, body = ''): StompFrame => ({
+  command,
+  headers: Object.entries(headers),
+  body: Buffer.from(body),
+});
 
 describe('CONNECT handler', () => {
   it.each([
@@ -24,19 +28,29 @@ describe('CONNECT handler', () => {
     expect(connectToken(frameOf('CONNECT', headers), query)).toBe(token);
   });
 
-  it('should establish the session with the negotiated heart-beats and the token\'s expiry, then write CONNECTED', async () => {
+  it("should establish the session with the negotiated heart-beats and the token's expiry, then write CONNECTED", async () => {
     const { ctx, written, record } = fakeContext({ state: 'awaiting-connect' });
-    await handleConnect(ctx, frameOf('CONNECT', { 'accept-version': '1.1,1.2', 'heart-beat': '500,20000', Authorization: `Bearer ${GOOD_TOKEN}` }));
+    await handleConnect(
+      ctx,
+      frameOf('CONNECT', { 'accept-version': '1.1,1.2', 'heart-beat': '500,20000', Authorization: `Bearer ${GOOD_TOKEN}` }),
+    );
     expect(record.version).toBe('1.2');
     expect(record.established).toEqual({ user: ALICE, heartbeat: { sendEveryMs: 20_000, expectEveryMs: 1_000 }, expiresAt: 1_000_000 });
     expect(written).toEqual([
-      { command: 'CONNECTED', headers: { version: '1.2', 'heart-beat': '20000,1000', server: 'chat-backend/test', session: 'session-1', 'user-name': '42' }, body: undefined },
+      {
+        command: 'CONNECTED',
+        headers: { version: '1.2', 'heart-beat': '20000,1000', server: 'chat-backend/test', session: 'session-1', 'user-name': '42' },
+        body: undefined,
+      },
     ]);
   });
 
   it('should refuse a bad token with a policy close and write nothing itself', async () => {
     const { ctx, written } = fakeContext({ state: 'awaiting-connect' });
-    await expect(handleConnect(ctx, frameOf('CONNECT', { Authorization: 'Bearer nope' }))).rejects.toMatchObject({ message: 'Invalid token', closeCode: 1008 });
+    await expect(handleConnect(ctx, frameOf('CONNECT', { Authorization: 'Bearer nope' }))).rejects.toMatchObject({
+      message: 'Invalid token',
+      closeCode: 1008,
+    });
     expect(written).toEqual([]);
   });
 
@@ -87,8 +101,13 @@ describe('SUBSCRIBE and UNSUBSCRIBE handlers', () => {
   });
 
   it('should refuse a SUBSCRIBE the user may not make with a policy close', async () => {
-    const { ctx } = fakeContext({ services: { authorizeSubscribe: async () => Promise.reject(new AppError('FORBIDDEN', 'not a member of room 3')) } });
-    await expect(handleSubscribe(ctx, frameOf('SUBSCRIBE', { id: 's', destination: '/topic/room.3' }))).rejects.toMatchObject({ message: 'not a member of room 3', closeCode: 1008 });
+    const { ctx } = fakeContext({
+      services: { authorizeSubscribe: async () => Promise.reject(new AppError('FORBIDDEN', 'not a member of room 3')) },
+    });
+    await expect(handleSubscribe(ctx, frameOf('SUBSCRIBE', { id: 's', destination: '/topic/room.3' }))).rejects.toMatchObject({
+      message: 'not a member of room 3',
+      closeCode: 1008,
+    });
   });
 });
 

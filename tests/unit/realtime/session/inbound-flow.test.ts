@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FRAME_OVERHEAD_BYTES, frameCost, HELD_MESSAGE_OVERHEAD_BYTES, InboundFlow } from '../../../../src/realtime/session/inbound-flow.js';
+import {
+  FRAME_OVERHEAD_BYTES,
+  frameCost,
+  HELD_MESSAGE_OVERHEAD_BYTES,
+  InboundFlow,
+} from '../../../../src/realtime/session/inbound-flow.js';
 
 const LIMITS = { maxPendingFrames: 16, maxInboundBytes: 10_000, readPauseBytes: 4_000, readResumeBytes: 1_000 };
 

@@ -8,7 +8,7 @@ function tracker() {
 }
 
 describe('send tracker', () => {
-  it('should hold a SEND\'s bytes until it is answered', async () => {
+  it("should hold a SEND's bytes until it is answered", async () => {
     const { tracker: sends, bytes } = tracker();
     const first = deferred();
     const second = deferred();
